@@ -1,0 +1,315 @@
+//! Every error envgen reports, in one place so the messages read alike.
+//!
+//! Each error says what went wrong (naming the file, line and variable where there is one)
+//! and [`Error::hint`] says what to do. No variant carries a secret value: errors hold names,
+//! paths, positions and fixed descriptions only, so they are safe to print and to log.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error that stops an envgen command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The schema file could not be read.
+    #[error("cannot read schema {path}: {source}")]
+    SchemaRead {
+        /// The schema path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The schema is malformed or inconsistent.
+    #[error("{path}:{line}:{column}: {message}")]
+    Schema {
+        /// The schema path.
+        path: PathBuf,
+        /// 1-based line of the offending item.
+        line: usize,
+        /// 1-based column of the offending item.
+        column: usize,
+        /// What is wrong, naming the variable where there is one.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A file could not be read, written or locked.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What envgen was doing ("read", "write", "lock"...).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// There is no vault file yet.
+    #[error("no vault at {path}")]
+    VaultMissing {
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// None of the identities can decrypt the vault.
+    #[error("none of the identities in {identity} can open {vault}")]
+    WrongIdentity {
+        /// The vault path.
+        vault: PathBuf,
+        /// The identity file used.
+        identity: PathBuf,
+    },
+    /// The vault failed authentication or is not an age file.
+    #[error("{path} is damaged or was tampered with ({detail})")]
+    VaultDamaged {
+        /// The vault path.
+        path: PathBuf,
+        /// Which check failed.
+        detail: &'static str,
+    },
+    /// The vault decrypted but its content is not an envgen vault.
+    #[error("{path} decrypted, but its content is not an envgen vault ({detail})")]
+    VaultFormat {
+        /// The vault path.
+        path: PathBuf,
+        /// What is wrong, never quoting the content.
+        detail: String,
+    },
+    /// The vault belongs to another schema.
+    #[error("{path} holds the variables of schema '{found}', not of schema '{expected}'")]
+    VaultSchemaMismatch {
+        /// The vault path.
+        path: PathBuf,
+        /// The schema recorded in the vault.
+        found: String,
+        /// The schema in use.
+        expected: String,
+    },
+    /// The identity file does not exist.
+    #[error("no identity file at {path} ({origin})")]
+    IdentityMissing {
+        /// The identity path.
+        path: PathBuf,
+        /// Where the path came from.
+        origin: &'static str,
+    },
+    /// The identity file could not be parsed or holds no usable key.
+    #[error("cannot use identity file {path}: {detail}")]
+    IdentityInvalid {
+        /// The identity path.
+        path: PathBuf,
+        /// What is wrong (age's message, which never includes key material).
+        detail: String,
+    },
+    /// A recipient (from the command line or a recipients file) is not an age X25519 recipient.
+    #[error("{origin}: not an age recipient (expected a key starting with age1)")]
+    RecipientInvalid {
+        /// Where it came from: `-r argument 2` or `vault/alecia.recipients:3`.
+        origin: String,
+    },
+    /// No recipients could be found to encrypt to.
+    #[error("no recipients in {path}")]
+    RecipientsEmpty {
+        /// The recipients file.
+        path: PathBuf,
+    },
+    /// The recipients file no longer matches the recipients recorded inside the vault.
+    #[error(
+        "{path} differs from the recipients recorded inside the vault (added: {added}; removed: {removed})"
+    )]
+    RecipientsChanged {
+        /// The recipients file.
+        path: PathBuf,
+        /// Recipients in the file but not in the vault.
+        added: String,
+        /// Recipients in the vault but not in the file.
+        removed: String,
+    },
+    /// `-r`/`-R` were given for a vault that already exists.
+    #[error("-r/-R only apply when a vault is created, and {path} already exists")]
+    RecipientsForExistingVault {
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// A variable name is not in the schema.
+    #[error("no variable {name} in schema {schema}")]
+    UnknownVariable {
+        /// The name asked for.
+        name: String,
+        /// The schema path.
+        schema: PathBuf,
+    },
+    /// `rotate` was asked for a variable that is not generated.
+    #[error("{name} is {kind} and cannot be rotated")]
+    NotRotatable {
+        /// The variable.
+        name: String,
+        /// Its kind, as a phrase ("derived from POSTGRES_USER, POSTGRES_PASSWORD").
+        kind: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// `--set` named a secret.
+    #[error("--set {name}: {name} is a generated secret, and secrets never go through argv")]
+    SetSecret {
+        /// The variable.
+        name: String,
+    },
+    /// `--set` was malformed or its value breaks the variable's rules.
+    #[error("--set {name}: {reason}")]
+    SetInvalid {
+        /// The variable (or the argument position when no name could be read).
+        name: String,
+        /// What is wrong, never quoting the value.
+        reason: String,
+    },
+    /// `--set` named a variable that already has a value.
+    #[error(
+        "--set {name}: {name} already has a value in {vault}, and init never changes an existing value"
+    )]
+    SetExisting {
+        /// The variable.
+        name: String,
+        /// The vault path.
+        vault: PathBuf,
+    },
+    /// The vault lacks values the schema needs.
+    #[error("{vault} lacks {}: rendering would leave them empty", names.join(", "))]
+    MissingValues {
+        /// The missing variables.
+        names: Vec<String>,
+        /// The vault path.
+        vault: PathBuf,
+    },
+    /// A stored value cannot be written to a `.env` line.
+    #[error("{name}: the stored value {reason}")]
+    UnrenderableValue {
+        /// The variable.
+        name: String,
+        /// What is wrong, never quoting the value.
+        reason: &'static str,
+    },
+    /// `get --plaintext` on a variable that is not hashed.
+    #[error("{name} is not a hashed variable, so it has no separate plaintext")]
+    NotHashed {
+        /// The variable.
+        name: String,
+    },
+    /// A file that must not be overwritten already exists.
+    #[error("{path} already exists; refusing to overwrite it")]
+    WouldOverwrite {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// A value could not be generated.
+    #[error("{name}: {detail}")]
+    Generate {
+        /// The variable.
+        name: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Standard output could not be written (a closed pipe, a full disk).
+    #[error("cannot write to standard output: {source}")]
+    Output {
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// age refused to encrypt.
+    #[error("cannot encrypt {path}: {detail}")]
+    Encrypt {
+        /// The vault path.
+        path: PathBuf,
+        /// age's message.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// What the user should do about this error, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Error::SchemaRead { .. } => {
+                "run envgen from the directory that holds schema/, or pass --schema FILE".into()
+            }
+            Error::Schema { hint, .. } => hint.clone(),
+            Error::Io { .. } => return None,
+            Error::VaultMissing { .. } => {
+                "run `envgen init` to create it, or pass --vault FILE".into()
+            }
+            Error::WrongIdentity { .. } => "use an identity the vault was encrypted to \
+                 (--identity FILE or ENVGEN_IDENTITY); its recipients file lists their public keys"
+                .into(),
+            Error::VaultDamaged { .. } => {
+                "restore the vault from version control or a backup; never edit it by hand".into()
+            }
+            Error::VaultFormat { .. } => {
+                "restore the vault from version control or a backup; it was not written by envgen"
+                    .into()
+            }
+            Error::VaultSchemaMismatch { .. } => {
+                "pass the matching --schema, or a --vault made for this schema".into()
+            }
+            Error::IdentityMissing { path, .. } => format!(
+                "create one with `envgen keygen -o {}`, or point --identity / ENVGEN_IDENTITY at an existing age identity file",
+                path.display()
+            ),
+            Error::IdentityInvalid { .. } => {
+                "an identity file holds AGE-SECRET-KEY-1... lines, as age-keygen and envgen keygen write them".into()
+            }
+            Error::RecipientInvalid { .. } => {
+                "recipients are age public keys (age1...), as printed by `envgen keygen` or `age-keygen -y`".into()
+            }
+            Error::RecipientsEmpty { .. } => {
+                "add at least one age1... public key to it, one per line".into()
+            }
+            Error::RecipientsChanged { .. } => "if you made this change, run the command again with \
+                 --update-recipients to re-encrypt to the file's recipients; otherwise restore the file \
+                 (e.g. `git checkout` it): anyone listed there could read every secret after the next write"
+                .into(),
+            Error::RecipientsForExistingVault { .. } => {
+                "drop -r/-R; the vault is encrypted to the recipients in its .recipients file".into()
+            }
+            Error::UnknownVariable { .. } => "`envgen list` shows the variables of the schema".into(),
+            Error::NotRotatable { hint, .. } => hint.clone(),
+            Error::SetSecret { .. } => {
+                "envgen generates it; to renew it run `envgen rotate NAME`".into()
+            }
+            Error::SetInvalid { .. } => {
+                "pass --set NAME=VALUE with a value the schema allows".into()
+            }
+            Error::SetExisting { .. } => {
+                "drop this --set; the stored value stays as it is".into()
+            }
+            Error::MissingValues { .. } => {
+                "run `envgen init` to generate the missing values".into()
+            }
+            Error::UnrenderableValue { .. } => {
+                "re-create the value with `envgen rotate NAME` (or fix the fixed value and re-init)".into()
+            }
+            Error::NotHashed { .. } => "drop --plaintext: `envgen get NAME` prints its value".into(),
+            Error::WouldOverwrite { .. } => {
+                "choose another path with -o, or move the existing file away first".into()
+            }
+            Error::Generate { .. } => {
+                "check the variable's encoding, length and `require` list in the schema".into()
+            }
+            Error::Encrypt { .. } | Error::Output { .. } => return None,
+        };
+        Some(hint)
+    }
+
+    /// Whether the error is only that the reader of standard output went away.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// Wraps an I/O error with the action and the file it concerned.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

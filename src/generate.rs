@@ -1,0 +1,534 @@
+//! Generation of secret values from the operating system's CSPRNG.
+//!
+//! Values are drawn straight from [`rand::rngs::OsRng`] (getrandom), so no user-space RNG state
+//! that could later reveal them is left in memory. Byte-based encodings (hex, base64) spell
+//! uniformly random bytes with the `hex` and `base64` crates; alphabet-based encodings pick
+//! each character with [`rand::distributions::Uniform`], whose integer sampling rejects the
+//! biased zone instead of reducing modulo the alphabet size. Character-class requirements are
+//! met by drawing whole values again until one qualifies, which keeps the result uniform over
+//! the values that qualify. Every buffer that held random material is zeroized on drop, and
+//! the finished value is a [`SecretString`] built without reallocation.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::distributions::{Distribution, Uniform};
+use rand::{CryptoRng, RngCore};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+/// Upper bound on redraws when a value must contain given character classes.
+const MAX_DRAWS: usize = 10_000;
+
+/// The 62 characters of the `alnum` encoding.
+pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// How one generated item is spelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Lowercase hexadecimal of `bytes` random bytes.
+    Hex {
+        /// Number of random bytes.
+        bytes: usize,
+    },
+    /// Standard, padded base64 of `bytes` random bytes.
+    Base64 {
+        /// Number of random bytes.
+        bytes: usize,
+    },
+    /// URL-safe base64 without padding of `bytes` random bytes.
+    Base64Url {
+        /// Number of random bytes.
+        bytes: usize,
+    },
+    /// `chars` characters drawn uniformly from an alphabet.
+    Chars {
+        /// The alphabet (`alnum` or a custom one).
+        alphabet: Alphabet,
+        /// Number of characters.
+        chars: usize,
+    },
+}
+
+/// A set of distinct printable ASCII characters to draw from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alphabet {
+    label: &'static str,
+    symbols: Vec<u8>,
+}
+
+impl Alphabet {
+    /// The 62 ASCII letters and digits.
+    pub fn alnum() -> Self {
+        Alphabet {
+            label: "alnum",
+            symbols: ALNUM.to_vec(),
+        }
+    }
+
+    /// A custom alphabet: at least two distinct printable ASCII characters (space included).
+    pub fn custom(text: &str) -> Result<Self, String> {
+        let mut symbols: Vec<u8> = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            if !(c == ' ' || c.is_ascii_graphic()) {
+                return Err(format!(
+                    "alphabet may hold only printable ASCII characters; {c:?} is not one"
+                ));
+            }
+            if symbols.contains(&(c as u8)) {
+                return Err(format!(
+                    "alphabet lists {c:?} twice, which would make it twice as likely"
+                ));
+            }
+            symbols.push(c as u8);
+        }
+        if symbols.len() < 2 {
+            return Err("alphabet needs at least two distinct characters".into());
+        }
+        Ok(Alphabet {
+            label: "alphabet",
+            symbols,
+        })
+    }
+
+    /// The characters, in order.
+    pub fn symbols(&self) -> &[u8] {
+        &self.symbols
+    }
+}
+
+/// A character class that a generated item can be required to contain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CharClass {
+    /// `a-z`
+    Lower,
+    /// `A-Z`
+    Upper,
+    /// `0-9`
+    Digit,
+    /// Any printable ASCII character that is not a letter or digit.
+    Symbol,
+}
+
+impl CharClass {
+    /// Every class, in the order they are named in the schema documentation.
+    pub const ALL: [CharClass; 4] = [
+        CharClass::Lower,
+        CharClass::Upper,
+        CharClass::Digit,
+        CharClass::Symbol,
+    ];
+
+    /// The name used in the schema's `require` list.
+    pub fn name(self) -> &'static str {
+        match self {
+            CharClass::Lower => "lower",
+            CharClass::Upper => "upper",
+            CharClass::Digit => "digit",
+            CharClass::Symbol => "symbol",
+        }
+    }
+
+    /// The class with this schema name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        CharClass::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether `b` belongs to the class.
+    pub fn contains(self, b: u8) -> bool {
+        match self {
+            CharClass::Lower => b.is_ascii_lowercase(),
+            CharClass::Upper => b.is_ascii_uppercase(),
+            CharClass::Digit => b.is_ascii_digit(),
+            CharClass::Symbol => (b == b' ' || b.is_ascii_graphic()) && !b.is_ascii_alphanumeric(),
+        }
+    }
+}
+
+impl Encoding {
+    /// The schema name of the encoding.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Encoding::Hex { .. } => "hex",
+            Encoding::Base64 { .. } => "base64",
+            Encoding::Base64Url { .. } => "base64url",
+            Encoding::Chars { alphabet, .. } => alphabet.label,
+        }
+    }
+
+    /// Exact number of characters of one generated item.
+    pub fn item_len(&self) -> usize {
+        match *self {
+            Encoding::Hex { bytes } => 2 * bytes,
+            Encoding::Base64 { bytes } => bytes.div_ceil(3) * 4,
+            Encoding::Base64Url { bytes } => (bytes * 4).div_ceil(3),
+            Encoding::Chars { chars, .. } => chars,
+        }
+    }
+
+    /// Bits of entropy in one item.
+    pub fn entropy_bits(&self) -> f64 {
+        match self {
+            Encoding::Hex { bytes }
+            | Encoding::Base64 { bytes }
+            | Encoding::Base64Url { bytes } => 8.0 * *bytes as f64,
+            Encoding::Chars { alphabet, chars } => {
+                *chars as f64 * (alphabet.symbols.len() as f64).log2()
+            }
+        }
+    }
+
+    /// Every character an item may contain.
+    pub fn symbols(&self) -> Vec<u8> {
+        match self {
+            Encoding::Hex { .. } => b"0123456789abcdef".to_vec(),
+            Encoding::Base64 { .. } => {
+                let mut s = ALNUM.to_vec();
+                s.extend_from_slice(b"+/=");
+                s
+            }
+            Encoding::Base64Url { .. } => {
+                let mut s = ALNUM.to_vec();
+                s.extend_from_slice(b"-_");
+                s
+            }
+            Encoding::Chars { alphabet, .. } => alphabet.symbols.clone(),
+        }
+    }
+
+    /// The length as the schema states it: `32 bytes` or `24 chars`.
+    pub fn length_phrase(&self) -> String {
+        match *self {
+            Encoding::Hex { bytes }
+            | Encoding::Base64 { bytes }
+            | Encoding::Base64Url { bytes } => {
+                format!("{bytes} bytes")
+            }
+            Encoding::Chars { chars, .. } => format!("{chars} chars"),
+        }
+    }
+
+    /// Appends one freshly drawn item to `out`, which must have room for [`Self::item_len`].
+    fn draw_into<R: RngCore + CryptoRng>(&self, rng: &mut R, out: &mut Zeroizing<Vec<u8>>) {
+        let start = out.len();
+        match self {
+            Encoding::Hex { bytes } => {
+                let random = random_bytes(rng, *bytes);
+                out.resize(start + 2 * bytes, 0);
+                hex::encode_to_slice(&random[..], &mut out[start..])
+                    .expect("output sized to twice the input");
+            }
+            Encoding::Base64 { bytes } => encode_base64(&STANDARD, rng, *bytes, self, out),
+            Encoding::Base64Url { bytes } => {
+                encode_base64(&URL_SAFE_NO_PAD, rng, *bytes, self, out)
+            }
+            Encoding::Chars { alphabet, chars } => {
+                let pick = Uniform::new(0, alphabet.symbols.len());
+                out.extend((0..*chars).map(|_| alphabet.symbols[pick.sample(rng)]));
+            }
+        }
+    }
+}
+
+fn random_bytes<R: RngCore + CryptoRng>(rng: &mut R, n: usize) -> Zeroizing<Vec<u8>> {
+    let mut random = Zeroizing::new(vec![0u8; n]);
+    rng.fill_bytes(&mut random);
+    random
+}
+
+fn encode_base64<R: RngCore + CryptoRng>(
+    engine: &impl base64::Engine,
+    rng: &mut R,
+    bytes: usize,
+    encoding: &Encoding,
+    out: &mut Zeroizing<Vec<u8>>,
+) {
+    let random = random_bytes(rng, bytes);
+    let start = out.len();
+    out.resize(start + encoding.item_len(), 0);
+    let written = engine
+        .encode_slice(&random[..], &mut out[start..])
+        .expect("output sized by item_len");
+    debug_assert_eq!(written, encoding.item_len());
+}
+
+/// A recipe for one generated value: `count` items of an encoding joined by `separator`,
+/// each containing every required character class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generator {
+    /// How each item is spelled.
+    pub encoding: Encoding,
+    /// Number of items (1 for a plain secret).
+    pub count: usize,
+    /// What joins the items when `count > 1`.
+    pub separator: String,
+    /// Character classes every item must contain.
+    pub require: Vec<CharClass>,
+}
+
+impl Generator {
+    /// A single item with no requirement.
+    pub fn single(encoding: Encoding) -> Self {
+        Generator {
+            encoding,
+            count: 1,
+            separator: String::new(),
+            require: Vec::new(),
+        }
+    }
+
+    /// Exact length, in characters, of a generated value.
+    pub fn value_len(&self) -> usize {
+        self.count * self.encoding.item_len() + (self.count - 1) * self.separator.len()
+    }
+
+    /// A short description for `envgen list`: `hex 32 bytes`, `4 x base64 16 bytes, joined by ","`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.encoding.name(), self.encoding.length_phrase());
+        if self.count > 1 {
+            text = format!("{} x {text}, joined by {:?}", self.count, self.separator);
+        }
+        if !self.require.is_empty() {
+            let names: Vec<_> = self.require.iter().map(|c| c.name()).collect();
+            text.push_str(&format!(", with {}", names.join("+")));
+        }
+        text
+    }
+
+    /// Draws a new value.
+    ///
+    /// Fails only when the `require` list could not be met after many draws, which schema
+    /// validation makes practically impossible for sensible lengths.
+    pub fn generate<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<SecretString, String> {
+        let item_len = self.encoding.item_len();
+        let mut value = Zeroizing::new(Vec::with_capacity(self.value_len()));
+        let mut item = Zeroizing::new(Vec::with_capacity(item_len));
+        for i in 0..self.count {
+            if i > 0 {
+                value.extend_from_slice(self.separator.as_bytes());
+            }
+            let mut draws = 0;
+            loop {
+                item.clear();
+                self.encoding.draw_into(rng, &mut item);
+                if self
+                    .require
+                    .iter()
+                    .all(|c| item.iter().any(|&b| c.contains(b)))
+                {
+                    break;
+                }
+                draws += 1;
+                if draws == MAX_DRAWS {
+                    return Err(format!(
+                        "no value out of {MAX_DRAWS} draws contained every required character class"
+                    ));
+                }
+            }
+            value.extend_from_slice(&item);
+        }
+        let text =
+            String::from_utf8(std::mem::take(&mut *value)).expect("every encoding yields ASCII");
+        debug_assert_eq!(text.capacity(), text.len());
+        Ok(SecretString::from(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+    use rand::{RngCore, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+    use secrecy::ExposeSecret;
+
+    fn encodings() -> impl Strategy<Value = Encoding> {
+        prop_oneof![
+            (1usize..80).prop_map(|bytes| Encoding::Hex { bytes }),
+            (1usize..80).prop_map(|bytes| Encoding::Base64 { bytes }),
+            (1usize..80).prop_map(|bytes| Encoding::Base64Url { bytes }),
+            (1usize..80).prop_map(|chars| Encoding::Chars {
+                alphabet: Alphabet::alnum(),
+                chars
+            }),
+            (prop::collection::btree_set(0x20u8..0x7f, 2..40), 1usize..80).prop_map(
+                |(set, chars)| Encoding::Chars {
+                    alphabet: Alphabet::custom(
+                        std::str::from_utf8(&set.into_iter().collect::<Vec<_>>()).unwrap()
+                    )
+                    .unwrap(),
+                    chars
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_encoding_yields_its_declared_length_and_alphabet(
+            encoding in encodings(), count in 1usize..5, seed: u64,
+        ) {
+            let generator = Generator { encoding: encoding.clone(), count, separator: ",".into(), require: vec![] };
+            let value = generator.generate(&mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
+            let value = value.expose_secret();
+            prop_assert_eq!(value.len(), generator.value_len());
+            let symbols = encoding.symbols();
+            for item in value.split(',').filter(|_| !symbols.contains(&b',')) {
+                prop_assert_eq!(item.len(), encoding.item_len());
+                prop_assert!(item.bytes().all(|b| symbols.contains(&b)));
+            }
+        }
+
+        #[test]
+        fn byte_encodings_decode_to_the_declared_number_of_bytes(bytes in 1usize..100, seed: u64) {
+            let rng = &mut ChaCha20Rng::seed_from_u64(seed);
+            let hex_value = Generator::single(Encoding::Hex { bytes }).generate(rng).unwrap();
+            prop_assert_eq!(hex::decode(hex_value.expose_secret()).unwrap().len(), bytes);
+            let b64 = Generator::single(Encoding::Base64 { bytes }).generate(rng).unwrap();
+            prop_assert_eq!(STANDARD.decode(b64.expose_secret()).unwrap().len(), bytes);
+            let url = Generator::single(Encoding::Base64Url { bytes }).generate(rng).unwrap();
+            prop_assert_eq!(URL_SAFE_NO_PAD.decode(url.expose_secret()).unwrap().len(), bytes);
+        }
+
+        #[test]
+        fn required_classes_are_always_present(chars in 4usize..30, seed: u64) {
+            let generator = Generator {
+                encoding: Encoding::Chars { alphabet: Alphabet::alnum(), chars },
+                count: 3,
+                separator: ":".into(),
+                require: vec![CharClass::Digit, CharClass::Upper, CharClass::Lower],
+            };
+            let value = generator.generate(&mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
+            for item in value.expose_secret().split(':') {
+                prop_assert!(generator.require.iter().all(|c| item.bytes().any(|b| c.contains(b))));
+            }
+        }
+    }
+
+    /// Pearson's chi-square statistic of `counts` against a uniform expectation.
+    fn chi_square(counts: &[u64]) -> f64 {
+        let total: u64 = counts.iter().sum();
+        let expected = total as f64 / counts.len() as f64;
+        counts
+            .iter()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum()
+    }
+
+    /// Upper critical value of chi-square with `df` degrees of freedom at p = 1e-6
+    /// (Wilson-Hilferty approximation, z = 4.753).
+    fn critical(df: usize) -> f64 {
+        let df = df as f64;
+        let z = 4.753;
+        df * (1.0 - 2.0 / (9.0 * df) + z * (2.0 / (9.0 * df)).sqrt()).powi(3)
+    }
+
+    fn symbol_counts(symbols: &[u8], text: impl Iterator<Item = u8>) -> Vec<u64> {
+        let mut counts = vec![0u64; symbols.len()];
+        for b in text {
+            counts[symbols.iter().position(|&s| s == b).unwrap()] += 1;
+        }
+        counts
+    }
+
+    fn assert_uniform(encoding: Encoding, draws: usize) {
+        let symbols: Vec<u8> = encoding
+            .symbols()
+            .into_iter()
+            .filter(|&b| b != b'=')
+            .collect();
+        let rng = &mut ChaCha20Rng::seed_from_u64(7);
+        let generator = Generator::single(encoding.clone());
+        let mut counts = vec![0u64; symbols.len()];
+        let mut drawn = 0;
+        while drawn < draws {
+            let value = generator.generate(rng).unwrap();
+            let bytes = value.expose_secret().bytes().filter(|&b| b != b'=');
+            for (c, n) in counts.iter_mut().zip(symbol_counts(&symbols, bytes)) {
+                *c += n;
+            }
+            drawn += encoding.item_len();
+        }
+        let stat = chi_square(&counts);
+        let limit = critical(symbols.len() - 1);
+        assert!(
+            stat < limit,
+            "{}: chi-square {stat:.1} >= {limit:.1} over {} symbols",
+            encoding.name(),
+            symbols.len()
+        );
+    }
+
+    #[test]
+    fn every_alphabet_is_uniform_by_chi_square() {
+        // Byte counts that are multiples of 3 keep every base64 character fully random.
+        assert_uniform(Encoding::Hex { bytes: 32 }, 400_000);
+        assert_uniform(Encoding::Base64 { bytes: 33 }, 400_000);
+        assert_uniform(Encoding::Base64Url { bytes: 33 }, 400_000);
+        let alnum = Alphabet::alnum();
+        assert_uniform(
+            Encoding::Chars {
+                alphabet: alnum,
+                chars: 64,
+            },
+            400_000,
+        );
+        let odd =
+            Alphabet::custom("!#%&()*+-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_").unwrap();
+        assert_uniform(
+            Encoding::Chars {
+                alphabet: odd,
+                chars: 64,
+            },
+            400_000,
+        );
+    }
+
+    #[test]
+    fn the_chi_square_check_catches_modulo_bias() {
+        // The naive `byte % 62` sampler that rejection sampling replaces: it must fail the
+        // same check, or the check above proves nothing.
+        let rng = &mut ChaCha20Rng::seed_from_u64(7);
+        let mut counts = vec![0u64; 62];
+        for _ in 0..400_000 {
+            counts[(rng.next_u32() as u8 % 62) as usize] += 1;
+        }
+        assert!(chi_square(&counts) > critical(61));
+    }
+
+    #[test]
+    fn the_os_csprng_draws_distinct_values() {
+        let generator = Generator::single(Encoding::Hex { bytes: 16 });
+        let a = generator.generate(&mut rand::rngs::OsRng).unwrap();
+        let b = generator.generate(&mut rand::rngs::OsRng).unwrap();
+        assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn debug_of_a_generated_value_is_redacted() {
+        let value = Generator::single(Encoding::Hex { bytes: 16 })
+            .generate(&mut rand::rngs::OsRng)
+            .unwrap();
+        let shown = format!("{value:?}");
+        assert!(!shown.contains(value.expose_secret()));
+        assert!(shown.contains("REDACTED"));
+    }
+
+    #[test]
+    fn custom_alphabets_reject_duplicates_and_non_printables() {
+        assert!(Alphabet::custom("abca").unwrap_err().contains("twice"));
+        assert!(Alphabet::custom("ab\n").unwrap_err().contains("printable"));
+        assert!(Alphabet::custom("é€").is_err());
+        assert!(Alphabet::custom("a").unwrap_err().contains("two"));
+    }
+
+    #[test]
+    fn unmeetable_requirements_fail_instead_of_looping() {
+        let generator = Generator {
+            encoding: Encoding::Hex { bytes: 1 },
+            count: 1,
+            separator: String::new(),
+            require: vec![CharClass::Upper],
+        };
+        assert!(generator.generate(&mut rand::rngs::OsRng).is_err());
+    }
+}

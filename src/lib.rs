@@ -1,0 +1,20 @@
+//! envgen provisions the secrets of a self-hosted stack and renders its `.env` only at
+//! deploy time.
+//!
+//! The architecture, one module per concept:
+//! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
+//! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
+//! - [`vault`]: the age-encrypted store, its keys and its atomic, locked files;
+//! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
+//! - [`cli`] and [`cmd`]: the command line and the commands; [`error`]: every message.
+//!
+//! Secret values live in [`secrecy::SecretString`] or [`secret::SecretBuf`], are wiped when
+//! dropped, and never appear in `Debug` output or error messages.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod generate;
+pub mod hash;
+pub mod secret;

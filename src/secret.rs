@@ -1,0 +1,71 @@
+//! A growable buffer for secret text that never leaves an unwiped copy behind.
+//!
+//! `String` growth reallocates and frees the old block without clearing it. [`SecretBuf`]
+//! grows by copying into a new zeroizing buffer itself, so every block that ever held part of
+//! a secret is wiped when it is released. It has no printable `Debug`.
+
+use std::fmt;
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+/// Secret text under construction (a rendered `.env`, a derived URL).
+#[derive(Default)]
+pub struct SecretBuf(Zeroizing<String>);
+
+impl SecretBuf {
+    /// An empty buffer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        SecretBuf(Zeroizing::new(String::with_capacity(capacity)))
+    }
+
+    /// Appends `text`, growing without leaving a copy in freed memory.
+    pub fn push_str(&mut self, text: &str) {
+        if self.0.capacity() - self.0.len() < text.len() {
+            let mut bigger = String::with_capacity((self.0.len() + text.len()).max(64) * 2);
+            bigger.push_str(&self.0);
+            // The old buffer is zeroized when the assignment drops it.
+            self.0 = Zeroizing::new(bigger);
+        }
+        self.0.push_str(text);
+    }
+
+    /// The text so far.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Copies the text into a [`SecretString`]; this buffer is wiped when dropped.
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::from(self.0.as_str())
+    }
+}
+
+impl fmt::Debug for SecretBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretBuf([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn grows_and_keeps_content() {
+        let mut buf = SecretBuf::with_capacity(1);
+        for _ in 0..100 {
+            buf.push_str("abc");
+        }
+        assert_eq!(buf.as_str().len(), 300);
+        assert_eq!(buf.to_secret().expose_secret(), buf.as_str());
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let mut buf = SecretBuf::default();
+        buf.push_str("hunter2");
+        assert_eq!(format!("{buf:?}"), "SecretBuf([REDACTED])");
+    }
+}

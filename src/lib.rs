@@ -17,4 +17,6 @@
 pub mod error;
 pub mod generate;
 pub mod hash;
+pub mod render;
+pub mod schema;
 pub mod secret;

@@ -1,0 +1,136 @@
+//! The dependency graph between variables: which derived value reads which others.
+//!
+//! It gives an evaluation order (every variable after those it reads), refuses cycles by
+//! returning the cycle itself, and answers "what must be recomputed when these change".
+
+/// Dependencies between variables, by index into the schema's variable list.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    deps: Vec<Vec<usize>>,
+    users: Vec<Vec<usize>>,
+    order: Vec<usize>,
+}
+
+impl Graph {
+    /// Builds the graph from each variable's direct dependencies.
+    ///
+    /// On a cycle, returns its path with the first variable repeated at the end
+    /// (`[a, b, a]` for `a -> b -> a`).
+    pub fn new(deps: Vec<Vec<usize>>) -> Result<Graph, Vec<usize>> {
+        let n = deps.len();
+        let mut users = vec![Vec::new(); n];
+        for (user, ds) in deps.iter().enumerate() {
+            for &d in ds {
+                users[d].push(user);
+            }
+        }
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
+        }
+        let mut mark = vec![Mark::New; n];
+        let mut order = Vec::with_capacity(n);
+        for root in 0..n {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            // Iterative depth-first search: (node, index of the next dependency to visit).
+            let mut stack = vec![(root, 0usize)];
+            mark[root] = Mark::Open;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&dep) = deps[node].get(*next) {
+                    *next += 1;
+                    match mark[dep] {
+                        Mark::New => {
+                            mark[dep] = Mark::Open;
+                            stack.push((dep, 0));
+                        }
+                        Mark::Open => {
+                            let start = stack.iter().position(|&(v, _)| v == dep).unwrap_or(0);
+                            let mut cycle: Vec<usize> =
+                                stack[start..].iter().map(|&(v, _)| v).collect();
+                            cycle.push(dep);
+                            return Err(cycle);
+                        }
+                        Mark::Done => {}
+                    }
+                } else {
+                    mark[node] = Mark::Done;
+                    order.push(node);
+                    stack.pop();
+                }
+            }
+        }
+        Ok(Graph { deps, users, order })
+    }
+
+    /// Every variable, each after all the variables it reads.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Every variable that reads, directly or through others, one of `roots`; sorted, without
+    /// the roots themselves.
+    pub fn dependents(&self, roots: &[usize]) -> Vec<usize> {
+        reach(&self.users, roots)
+    }
+
+    /// Every variable that `node` reads, directly or through others; sorted.
+    pub fn dependencies(&self, node: usize) -> Vec<usize> {
+        reach(&self.deps, &[node])
+    }
+}
+
+fn reach(edges: &[Vec<usize>], roots: &[usize]) -> Vec<usize> {
+    let mut seen = vec![false; edges.len()];
+    let mut stack: Vec<usize> = roots.to_vec();
+    while let Some(v) = stack.pop() {
+        for &w in &edges[v] {
+            if !seen[w] {
+                seen[w] = true;
+                stack.push(w);
+            }
+        }
+    }
+    (0..edges.len())
+        .filter(|&v| seen[v] && !roots.contains(&v))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_puts_dependencies_first() {
+        // 0 <- 2 <- 3, 1 <- 3
+        let g = Graph::new(vec![vec![], vec![], vec![0], vec![2, 1]]).unwrap();
+        let pos = |v| g.order().iter().position(|&x| x == v).unwrap();
+        assert!(pos(0) < pos(2) && pos(2) < pos(3) && pos(1) < pos(3));
+        assert_eq!(g.order().len(), 4);
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        let g = Graph::new(vec![vec![], vec![], vec![0], vec![2, 1]]).unwrap();
+        assert_eq!(g.dependents(&[0]), vec![2, 3]);
+        assert_eq!(g.dependents(&[1]), vec![3]);
+        assert_eq!(g.dependents(&[3]), Vec::<usize>::new());
+        assert_eq!(g.dependencies(3), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn cycles_are_returned_as_a_path() {
+        assert_eq!(
+            Graph::new(vec![vec![1], vec![0]]).unwrap_err(),
+            vec![0, 1, 0]
+        );
+        assert_eq!(Graph::new(vec![vec![0]]).unwrap_err(), vec![0, 0]);
+        assert_eq!(
+            Graph::new(vec![vec![], vec![2], vec![3], vec![1]]).unwrap_err(),
+            vec![1, 2, 3, 1]
+        );
+    }
+}

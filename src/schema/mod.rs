@@ -1,0 +1,728 @@
+//! The schema: every variable of a stack, how it is made, and what it is for.
+//!
+//! A schema is a TOML file (`schema/alecia.toml`) with a `[schema]` header and one
+//! `[[variable]]` table per variable, in the order the `.env` lists them. Loading it checks
+//! everything that can be checked before a value exists (encodings, lengths, alphabets,
+//! patterns, template references, cycles) and reports the first problem with the file, line
+//! and column, the variable, and what to do: a bad schema never reaches the vault.
+
+mod graph;
+pub mod template;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use regex_lite::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::generate::{Alphabet, CharClass, Encoding, Generator};
+use crate::hash::Argon2Params;
+use graph::Graph;
+use template::{Template, is_variable_name};
+
+/// Largest `bytes` or `chars` a schema may ask for.
+const MAX_LENGTH: i64 = 4096;
+/// Largest `count` of a list.
+const MAX_COUNT: i64 = 64;
+
+/// A loaded and validated schema.
+#[derive(Debug)]
+pub struct Schema {
+    /// The schema's name; it names the vault (`vault/<name>.age`).
+    pub name: String,
+    /// What the stack is (shown by `envgen list`).
+    pub description: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    variables: Vec<Variable>,
+    index: HashMap<String, usize>,
+    graph: Graph,
+}
+
+/// One variable of the schema.
+#[derive(Debug)]
+pub struct Variable {
+    /// The environment variable name.
+    pub name: String,
+    /// What the variable is for.
+    pub description: String,
+    /// The services that read it.
+    pub services: Vec<String>,
+    /// How its value is made.
+    pub kind: Kind,
+    /// The line of its `name` in the schema file.
+    pub line: usize,
+}
+
+/// How a variable's value is made.
+#[derive(Debug)]
+pub enum Kind {
+    /// A readable value with a default that `init --set` may override.
+    Fixed(Fixed),
+    /// A value generated from the CSPRNG.
+    Secret(Generator),
+    /// A generated plaintext rendered as its Argon2id PHC string.
+    Hashed {
+        /// How the plaintext is generated.
+        plaintext: Generator,
+        /// Argon2id cost parameters.
+        argon2: Argon2Params,
+    },
+    /// A value computed from other variables by a template.
+    Derived(Template),
+}
+
+/// The rules of a fixed value.
+#[derive(Debug)]
+pub struct Fixed {
+    /// The value used unless `init --set` gives another.
+    pub default: String,
+    pattern: Option<Regex>,
+}
+
+impl Fixed {
+    /// Checks a value against the variable's rules, saying why it is refused (without quoting it).
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        crate::render::check_value(value).map_err(String::from)?;
+        match &self.pattern {
+            Some(re) if !re.is_match(value) => Err(format!(
+                "the value does not match the pattern {}",
+                re.as_str()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Kind {
+    /// The kind's name, as written in the schema.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Kind::Fixed(_) => "fixed",
+            Kind::Secret(_) => "secret",
+            Kind::Hashed { .. } => "hashed",
+            Kind::Derived(_) => "derived",
+        }
+    }
+
+    /// Whether the vault stores this variable's value (all but derived ones).
+    pub fn is_stored(&self) -> bool {
+        !matches!(self, Kind::Derived(_))
+    }
+
+    /// The generator of a secret or of a hashed variable's plaintext.
+    pub fn generator(&self) -> Option<&Generator> {
+        match self {
+            Kind::Secret(generator)
+            | Kind::Hashed {
+                plaintext: generator,
+                ..
+            } => Some(generator),
+            Kind::Fixed(_) | Kind::Derived(_) => None,
+        }
+    }
+}
+
+impl Schema {
+    /// Reads and validates the schema at `path`.
+    pub fn load(path: &Path) -> Result<Schema> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::SchemaRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Schema::parse(&text, path)
+    }
+
+    /// Validates schema text; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Schema> {
+        let ctx = Ctx { text, path };
+        let raw: RawSchema = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            ctx.error(span, None, e.message().to_string(), "fix the TOML; `[schema]` needs `name`, each `[[variable]]` needs `name`, `kind`, `description` and `services`")
+        })?;
+        let name = raw.schema.name;
+        if name.get_ref().is_empty()
+            || !name
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(ctx.error(
+                name.span(),
+                None,
+                "the schema name must be lowercase letters, digits, `-` or `_`".into(),
+                "it names the vault file (vault/<name>.age); pick e.g. `alecia`",
+            ));
+        }
+
+        let mut variables = Vec::with_capacity(raw.variable.len());
+        let mut index = HashMap::with_capacity(raw.variable.len());
+        let mut templates = Vec::with_capacity(raw.variable.len());
+        for rv in raw.variable {
+            let (variable, template_span) = ctx.variable(rv)?;
+            if let Some(&first) = index.get(&variable.name) {
+                let first: &Variable = &variables[first];
+                return Err(ctx.error_at_line(
+                    variable.line,
+                    Some(&variable.name),
+                    format!("defined twice (first at line {})", first.line),
+                    "remove or rename one of the two definitions",
+                ));
+            }
+            index.insert(variable.name.clone(), variables.len());
+            variables.push(variable);
+            templates.push(template_span);
+        }
+
+        let mut deps = Vec::with_capacity(variables.len());
+        for (variable, span) in variables.iter().zip(&templates) {
+            let mut ds = Vec::new();
+            if let Kind::Derived(template) = &variable.kind {
+                for reference in template.references() {
+                    let Some(&d) = index.get(reference.name) else {
+                        let at = span.start + 1 + reference.offset;
+                        return Err(ctx.error(
+                            at..at,
+                            Some(&variable.name),
+                            format!(
+                                "the template refers to {}, which the schema does not define",
+                                reference.name
+                            ),
+                            "define that variable, or correct the name in the template",
+                        ));
+                    };
+                    ds.push(d);
+                }
+            }
+            deps.push(ds);
+        }
+        let graph = Graph::new(deps).map_err(|cycle| {
+            let names: Vec<&str> = cycle.iter().map(|&i| variables[i].name.as_str()).collect();
+            let first = cycle[0];
+            ctx.error(
+                templates[first].clone(),
+                Some(&variables[first].name),
+                format!("derived values form a cycle: {}", names.join(" -> ")),
+                "a derived value cannot depend on itself; break the cycle by making one of them a secret or fixed value",
+            )
+        })?;
+        Ok(Schema {
+            name: name.into_inner(),
+            description: raw.schema.description,
+            path: path.to_path_buf(),
+            variables,
+            index,
+            graph,
+        })
+    }
+
+    /// The variables, in schema order.
+    pub fn variables(&self) -> &[Variable] {
+        &self.variables
+    }
+
+    /// The index of the variable called `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The index of `name`, or an error naming the schema.
+    pub fn require(&self, name: &str) -> Result<usize> {
+        self.position(name).ok_or_else(|| Error::UnknownVariable {
+            name: name.to_string(),
+            schema: self.path.clone(),
+        })
+    }
+
+    /// Every variable index, each after the variables it reads.
+    pub fn evaluation_order(&self) -> &[usize] {
+        self.graph.order()
+    }
+
+    /// The derived variables that read, directly or not, one of `roots` (sorted, in schema order).
+    pub fn dependents(&self, roots: &[usize]) -> Vec<usize> {
+        self.graph.dependents(roots)
+    }
+
+    /// The stored variables a derived variable is computed from, directly or not.
+    pub fn sources(&self, index: usize) -> Vec<usize> {
+        self.graph
+            .dependencies(index)
+            .into_iter()
+            .filter(|&i| self.variables[i].kind.is_stored())
+            .collect()
+    }
+}
+
+/// The schema text being validated, for positions in error messages.
+struct Ctx<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn error(
+        &self,
+        span: Range<usize>,
+        variable: Option<&str>,
+        message: String,
+        hint: &str,
+    ) -> Error {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        self.error_with(line, column, variable, message, hint)
+    }
+
+    fn error_at_line(
+        &self,
+        line: usize,
+        variable: Option<&str>,
+        message: String,
+        hint: &str,
+    ) -> Error {
+        self.error_with(line, 1, variable, message, hint)
+    }
+
+    fn error_with(
+        &self,
+        line: usize,
+        column: usize,
+        variable: Option<&str>,
+        message: String,
+        hint: &str,
+    ) -> Error {
+        Error::Schema {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: match variable {
+                Some(name) => format!("variable {name}: {message}"),
+                None => message,
+            },
+            hint: hint.to_string(),
+        }
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    /// Validates one `[[variable]]` table; returns it and the span of its template (or name).
+    fn variable(&self, rv: RawVariable) -> Result<(Variable, Range<usize>)> {
+        let name = rv.name.get_ref().clone();
+        if !is_variable_name(&name) {
+            return Err(self.error(
+                rv.name.span(),
+                None,
+                format!("{name:?} is not a valid variable name"),
+                "use letters, digits and `_`, not starting with a digit (e.g. POSTGRES_PASSWORD)",
+            ));
+        }
+        let var = Some(name.as_str());
+        let kind_name = rv.kind.get_ref().as_str();
+        let allowed: &[&str] = match kind_name {
+            "secret" => &[
+                "encoding",
+                "bytes",
+                "chars",
+                "alphabet",
+                "require",
+                "count",
+                "separator",
+            ],
+            "hashed" => &[
+                "encoding", "bytes", "chars", "alphabet", "require", "argon2",
+            ],
+            "fixed" => &["default", "pattern"],
+            "derived" => &["template"],
+            other => {
+                return Err(self.error(
+                    rv.kind.span(),
+                    var,
+                    format!("unknown kind `{other}`"),
+                    "kind is one of: secret, hashed, fixed, derived",
+                ));
+            }
+        };
+        for (field, span) in rv.kind_fields() {
+            if let Some(span) = span.filter(|_| !allowed.contains(&field)) {
+                return Err(self.error(
+                    span,
+                    var,
+                    format!("`{field}` does not apply to a {kind_name} variable"),
+                    &format!("a {kind_name} variable takes: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        let description = rv
+            .description
+            .as_ref()
+            .map(|d| d.get_ref().trim().to_string())
+            .unwrap_or_default();
+        if description.is_empty() {
+            return Err(self.error(
+                rv.name.span(),
+                var,
+                "has no description".into(),
+                "add `description = \"...\"` saying what the value is for",
+            ));
+        }
+        let services = rv
+            .services
+            .as_ref()
+            .map(|s| s.get_ref().clone())
+            .unwrap_or_default();
+        if services.is_empty() {
+            return Err(self.error(
+                rv.name.span(),
+                var,
+                "lists no service".into(),
+                "add `services = [\"...\"]` naming the services that read it",
+            ));
+        }
+        let mut span = rv.name.span();
+        let kind = match kind_name {
+            "secret" => Kind::Secret(self.generator(&rv, var)?),
+            "hashed" => {
+                let argon2 = match &rv.argon2 {
+                    None => Argon2Params::VAULTWARDEN,
+                    Some(a) => {
+                        let d = Argon2Params::VAULTWARDEN;
+                        let p = Argon2Params {
+                            m_cost: a.get_ref().m_cost.unwrap_or(d.m_cost),
+                            t_cost: a.get_ref().t_cost.unwrap_or(d.t_cost),
+                            p_cost: a.get_ref().p_cost.unwrap_or(d.p_cost),
+                        };
+                        p.validate().map_err(|e| {
+                            self.error(a.span(), var, format!("invalid Argon2 parameters: {e}"), "use m_cost >= 8 * p_cost KiB, t_cost >= 1, p_cost >= 1 (Vaultwarden's defaults: 65540, 3, 4)")
+                        })?;
+                        p
+                    }
+                };
+                Kind::Hashed {
+                    plaintext: self.generator(&rv, var)?,
+                    argon2,
+                }
+            }
+            "fixed" => {
+                let Some(default) = &rv.default else {
+                    return Err(self.error(
+                        rv.name.span(),
+                        var,
+                        "has no default".into(),
+                        "add `default = \"...\"`; `envgen init --set NAME=VALUE` can override it",
+                    ));
+                };
+                let pattern = match &rv.pattern {
+                    None => None,
+                    Some(p) => Some(Regex::new(p.get_ref()).map_err(|e| {
+                        self.error(
+                            p.span(),
+                            var,
+                            format!("invalid pattern: {e}"),
+                            "write a regular expression, e.g. \"^[a-z_][a-z0-9_]*$\"",
+                        )
+                    })?),
+                };
+                let fixed = Fixed {
+                    default: default.get_ref().clone(),
+                    pattern,
+                };
+                fixed.check(&fixed.default).map_err(|reason| {
+                    self.error(
+                        default.span(),
+                        var,
+                        format!("the default is refused: {reason}"),
+                        "make the default satisfy the variable's pattern",
+                    )
+                })?;
+                Kind::Fixed(fixed)
+            }
+            _ => {
+                let Some(text) = &rv.template else {
+                    return Err(self.error(rv.name.span(), var, "has no template".into(), "add e.g. `template = \"redis://default:${REDIS_PASSWORD|url}@redis:6379/0\"`"));
+                };
+                span = text.span();
+                let template = Template::parse(text.get_ref()).map_err(|e| {
+                    let at = text.span().start + 1 + e.offset;
+                    self.error(
+                        at..at,
+                        var,
+                        format!("bad template: {}", e.message),
+                        "write ${NAME} or ${NAME|url} to insert a variable, $$ for a literal $",
+                    )
+                })?;
+                Kind::Derived(template)
+            }
+        };
+        let line = self.line_of(&rv.name.span());
+        Ok((
+            Variable {
+                name,
+                description,
+                services,
+                kind,
+                line,
+            },
+            span,
+        ))
+    }
+
+    fn generator(&self, rv: &RawVariable, var: Option<&str>) -> Result<Generator> {
+        let Some(encoding) = &rv.encoding else {
+            return Err(self.error(
+                rv.name.span(),
+                var,
+                "has no encoding".into(),
+                "add `encoding = ...`: hex, base64, base64url, alnum or alphabet",
+            ));
+        };
+        let length = |field: &Option<Spanned<i64>>, name: &str, unit: &str| -> Result<usize> {
+            let (wrong, wrong_name) = if name == "bytes" {
+                (&rv.chars, "chars")
+            } else {
+                (&rv.bytes, "bytes")
+            };
+            if let Some(w) = wrong {
+                return Err(self.error(
+                    w.span(),
+                    var,
+                    format!(
+                        "{} counts {unit}: use `{name}`, not `{wrong_name}`",
+                        encoding.get_ref()
+                    ),
+                    &format!("write `{name} = N`"),
+                ));
+            }
+            let Some(n) = field else {
+                return Err(self.error(
+                    rv.name.span(),
+                    var,
+                    "has no length".to_string(),
+                    &format!("add `{name} = N` (the length in {unit})"),
+                ));
+            };
+            if !(1..=MAX_LENGTH).contains(n.get_ref()) {
+                return Err(self.error(
+                    n.span(),
+                    var,
+                    format!(
+                        "{name} must be between 1 and {MAX_LENGTH}, not {}",
+                        n.get_ref()
+                    ),
+                    "give the length the consuming service requires",
+                ));
+            }
+            Ok(*n.get_ref() as usize)
+        };
+        if rv.alphabet.is_some() && encoding.get_ref() != "alphabet" {
+            let span = rv.alphabet.as_ref().map(|a| a.span()).unwrap_or_default();
+            return Err(self.error(
+                span,
+                var,
+                format!(
+                    "`alphabet` needs `encoding = \"alphabet\"`, not {:?}",
+                    encoding.get_ref()
+                ),
+                "drop `alphabet` or set encoding = \"alphabet\"",
+            ));
+        }
+        let enc = match encoding.get_ref().as_str() {
+            "hex" => Encoding::Hex {
+                bytes: length(&rv.bytes, "bytes", "bytes")?,
+            },
+            "base64" => Encoding::Base64 {
+                bytes: length(&rv.bytes, "bytes", "bytes")?,
+            },
+            "base64url" => Encoding::Base64Url {
+                bytes: length(&rv.bytes, "bytes", "bytes")?,
+            },
+            "alnum" => Encoding::Chars {
+                alphabet: Alphabet::alnum(),
+                chars: length(&rv.chars, "chars", "characters")?,
+            },
+            "alphabet" => {
+                let Some(text) = &rv.alphabet else {
+                    return Err(self.error(
+                        encoding.span(),
+                        var,
+                        "encoding \"alphabet\" needs an `alphabet`".into(),
+                        "add e.g. `alphabet = \"abcdefghijkmnpqrstuvwxyz23456789\"`",
+                    ));
+                };
+                let alphabet = Alphabet::custom(text.get_ref()).map_err(|e| {
+                    self.error(
+                        text.span(),
+                        var,
+                        e,
+                        "list each allowed printable ASCII character once",
+                    )
+                })?;
+                Encoding::Chars {
+                    alphabet,
+                    chars: length(&rv.chars, "chars", "characters")?,
+                }
+            }
+            other => {
+                return Err(self.error(
+                    encoding.span(),
+                    var,
+                    format!("unknown encoding `{other}`"),
+                    "encoding is one of: hex, base64, base64url, alnum, alphabet",
+                ));
+            }
+        };
+        let count = match &rv.count {
+            None => 1,
+            Some(c) if (1..=MAX_COUNT).contains(c.get_ref()) => *c.get_ref() as usize,
+            Some(c) => {
+                return Err(self.error(
+                    c.span(),
+                    var,
+                    format!(
+                        "count must be between 1 and {MAX_COUNT}, not {}",
+                        c.get_ref()
+                    ),
+                    "count is the number of values in the list",
+                ));
+            }
+        };
+        let separator = rv
+            .separator
+            .as_ref()
+            .map(|s| s.get_ref().clone())
+            .unwrap_or_default();
+        if count > 1 {
+            let span = rv
+                .separator
+                .as_ref()
+                .map(|s| s.span())
+                .unwrap_or_else(|| rv.count.as_ref().map(|c| c.span()).unwrap_or_default());
+            let symbols = enc.symbols();
+            if separator.is_empty()
+                || separator.bytes().any(|b| symbols.contains(&b))
+                || crate::render::check_value(&separator).is_err()
+            {
+                return Err(self.error(
+                    span,
+                    var,
+                    "a list needs a non-empty separator that the encoding never produces".into(),
+                    "e.g. separator = \",\" for base64 or hex items",
+                ));
+            }
+        }
+        let mut require = Vec::new();
+        if let Some(list) = &rv.require {
+            let symbols = enc.symbols();
+            for class in list.get_ref() {
+                let Some(c) = CharClass::from_name(class) else {
+                    return Err(self.error(
+                        list.span(),
+                        var,
+                        format!("unknown character class `{class}`"),
+                        "require lists classes among: lower, upper, digit, symbol",
+                    ));
+                };
+                if !symbols.iter().any(|&b| c.contains(b)) {
+                    return Err(self.error(
+                        list.span(),
+                        var,
+                        format!("{} values never contain a `{class}` character", enc.name()),
+                        "drop the class or choose an encoding that has it",
+                    ));
+                }
+                require.push(c);
+            }
+            if require.len() > enc.item_len() {
+                return Err(self.error(
+                    list.span(),
+                    var,
+                    "more required classes than characters".into(),
+                    "make the value longer",
+                ));
+            }
+        }
+        Ok(Generator {
+            encoding: enc,
+            count,
+            separator,
+            require,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    schema: RawHeader,
+    #[serde(default)]
+    variable: Vec<RawVariable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariable {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    description: Option<Spanned<String>>,
+    services: Option<Spanned<Vec<String>>>,
+    encoding: Option<Spanned<String>>,
+    bytes: Option<Spanned<i64>>,
+    chars: Option<Spanned<i64>>,
+    alphabet: Option<Spanned<String>>,
+    require: Option<Spanned<Vec<String>>>,
+    count: Option<Spanned<i64>>,
+    separator: Option<Spanned<String>>,
+    default: Option<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
+    template: Option<Spanned<String>>,
+    argon2: Option<Spanned<RawArgon2>>,
+}
+
+impl RawVariable {
+    /// The kind-specific fields and, when present, their spans.
+    fn kind_fields(&self) -> [(&'static str, Option<Range<usize>>); 11] {
+        fn s<T>(f: &Option<Spanned<T>>) -> Option<Range<usize>> {
+            f.as_ref().map(Spanned::span)
+        }
+        [
+            ("encoding", s(&self.encoding)),
+            ("bytes", s(&self.bytes)),
+            ("chars", s(&self.chars)),
+            ("alphabet", s(&self.alphabet)),
+            ("require", s(&self.require)),
+            ("count", s(&self.count)),
+            ("separator", s(&self.separator)),
+            ("default", s(&self.default)),
+            ("pattern", s(&self.pattern)),
+            ("template", s(&self.template)),
+            ("argon2", s(&self.argon2)),
+        ]
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArgon2 {
+    m_cost: Option<u32>,
+    t_cost: Option<u32>,
+    p_cost: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,274 @@
+use super::*;
+use crate::generate::Encoding;
+
+fn parse(text: &str) -> Result<Schema> {
+    Schema::parse(text, Path::new("s.toml"))
+}
+
+/// Parses a schema that must fail and returns its message with position and hint.
+fn error(text: &str) -> String {
+    match parse(text).unwrap_err() {
+        Error::Schema {
+            path,
+            line,
+            column,
+            message,
+            hint,
+        } => {
+            format!("{}:{line}:{column}: {message} | {hint}", path.display())
+        }
+        other => panic!("not a schema error: {other}"),
+    }
+}
+
+const HEAD: &str = "[schema]\nname = \"t\"\n";
+
+fn var(body: &str) -> String {
+    format!("\n[[variable]]\n{body}\ndescription = \"d\"\nservices = [\"s\"]\n")
+}
+
+#[test]
+fn the_bundled_schema_has_the_28_variables_of_the_reference() {
+    let schema = Schema::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/alecia.toml"
+    )))
+    .unwrap();
+    let vars = schema.variables();
+    assert_eq!(vars.len(), 28);
+    let count = |label| vars.iter().filter(|v| v.kind.label() == label).count();
+    assert_eq!(
+        (
+            count("secret") + count("hashed"),
+            count("fixed"),
+            count("derived")
+        ),
+        (23, 2, 3)
+    );
+    assert!(
+        vars.iter()
+            .all(|v| !v.description.is_empty() && !v.services.is_empty())
+    );
+    let generator = |name: &str| {
+        vars[schema.position(name).unwrap()]
+            .kind
+            .generator()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        generator("AP_ENCRYPTION_KEY").encoding,
+        Encoding::Hex { bytes: 16 }
+    );
+    assert_eq!(
+        generator("PLAUSIBLE_TOTP_VAULT_KEY").encoding,
+        Encoding::Base64 { bytes: 32 }
+    );
+    assert_eq!(
+        generator("DOCUSEAL_SECRET_KEY_BASE").encoding,
+        Encoding::Hex { bytes: 64 }
+    );
+    let app_keys = generator("STRAPI_APP_KEYS");
+    assert_eq!((app_keys.count, app_keys.separator.as_str()), (4, ","));
+    assert_eq!(app_keys.encoding, Encoding::Base64 { bytes: 16 });
+    let redis = schema.position("REDIS_PASSWORD").unwrap();
+    assert_eq!(
+        schema.dependents(&[redis]),
+        vec![schema.position("REDIS_URL").unwrap()]
+    );
+}
+
+#[test]
+fn a_cycle_is_reported_with_its_path_file_and_line() {
+    let text = format!(
+        "{HEAD}{}{}",
+        var("name = \"A\"\nkind = \"derived\"\ntemplate = \"x${B}\""),
+        var("name = \"B\"\nkind = \"derived\"\ntemplate = \"${A|url}\"")
+    );
+    let e = error(&text);
+    assert!(
+        e.starts_with("s.toml:7:12: variable A: derived values form a cycle: A -> B -> A"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_self_reference_is_a_cycle() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"derived\"\ntemplate = \"${A}\"")
+    ));
+    assert!(e.contains("cycle: A -> A"), "{e}");
+}
+
+#[test]
+fn an_unknown_reference_is_located_in_the_template() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var(
+            "name = \"URL\"\nkind = \"derived\"\ntemplate = \"redis://${REDIS_PASWORD|url}@redis\""
+        )
+    ));
+    assert!(
+        e.starts_with("s.toml:7:21: variable URL: the template refers to REDIS_PASWORD"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_encodings_and_lengths_are_refused() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"secret\"\nencoding = \"base65\"\nbytes = 4")
+    ));
+    assert!(
+        e.starts_with("s.toml:7:12: variable A: unknown encoding `base65`"),
+        "{e}"
+    );
+    assert!(e.contains("hex, base64, base64url, alnum, alphabet"), "{e}");
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 0")
+    ));
+    assert!(
+        e.starts_with("s.toml:8:9: variable A: bytes must be between 1 and 4096, not 0"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"secret\"\nencoding = \"alnum\"\nbytes = 8")
+    ));
+    assert!(
+        e.contains("alnum counts characters: use `chars`, not `bytes`"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"secret\"\nencoding = \"hex\"")
+    ));
+    assert!(e.contains("variable A: has no length"), "{e}");
+}
+
+#[test]
+fn alphabets_requirements_and_lists_are_checked() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var(
+            "name = \"A\"\nkind = \"secret\"\nencoding = \"alphabet\"\nalphabet = \"aab\"\nchars = 8"
+        )
+    ));
+    assert!(e.contains("variable A: alphabet lists 'a' twice"), "{e}");
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var(
+            "name = \"A\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 8\nrequire = [\"upper\"]"
+        )
+    ));
+    assert!(
+        e.contains("hex values never contain a `upper` character"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var(
+            "name = \"A\"\nkind = \"secret\"\nencoding = \"base64\"\nbytes = 8\ncount = 3\nseparator = \"+\""
+        )
+    ));
+    assert!(
+        e.contains("non-empty separator that the encoding never produces"),
+        "{e}"
+    );
+
+    let ok = parse(&format!(
+        "{HEAD}{}",
+        var(
+            "name = \"A\"\nkind = \"secret\"\nencoding = \"alphabet\"\nalphabet = \"ab12!\"\nchars = 8\nrequire = [\"digit\", \"symbol\"]"
+        )
+    ));
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn fields_of_another_kind_and_unknown_fields_are_refused() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"fixed\"\ndefault = \"x\"\nbytes = 3")
+    ));
+    assert!(
+        e.starts_with("s.toml:8:9: variable A: `bytes` does not apply to a fixed variable"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"fixed\"\ndefault = \"x\"\nlength = 3")
+    ));
+    assert!(e.contains("s.toml:8:1: unknown field `length`"), "{e}");
+
+    let e = error(&format!("{HEAD}{}", var("name = \"A\"\nkind = \"magic\"")));
+    assert!(e.contains("unknown kind `magic`"), "{e}");
+}
+
+#[test]
+fn fixed_defaults_follow_their_pattern() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"U\"\nkind = \"fixed\"\ndefault = \"Bad Name\"\npattern = \"^[a-z]+$\"")
+    ));
+    assert!(
+        e.contains(
+            "variable U: the default is refused: the value does not match the pattern ^[a-z]+$"
+        ),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"U\"\nkind = \"fixed\"\ndefault = \"x\"\npattern = \"(\"")
+    ));
+    assert!(e.contains("variable U: invalid pattern"), "{e}");
+}
+
+#[test]
+fn names_are_unique_valid_and_documented() {
+    let a = var("name = \"A\"\nkind = \"fixed\"\ndefault = \"x\"");
+    let e = error(&format!("{HEAD}{a}{a}"));
+    assert!(
+        e.contains("s.toml:12:1: variable A: defined twice (first at line 5)"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"1A\"\nkind = \"fixed\"\ndefault = \"x\"")
+    ));
+    assert!(e.contains("\"1A\" is not a valid variable name"), "{e}");
+
+    let e = error(&format!(
+        "{HEAD}\n[[variable]]\nname = \"A\"\nkind = \"fixed\"\ndefault = \"x\"\nservices = [\"s\"]\n"
+    ));
+    assert!(e.contains("variable A: has no description"), "{e}");
+}
+
+#[test]
+fn template_syntax_errors_point_into_the_template() {
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"derived\"\ntemplate = \"cost $5\"")
+    ));
+    assert!(
+        e.starts_with("s.toml:7:18: variable A: bad template"),
+        "{e}"
+    );
+}
+
+#[test]
+fn toml_syntax_errors_have_a_position() {
+    let e = error("[schema\nname = 1");
+    assert!(e.starts_with("s.toml:1:"), "{e}");
+}

@@ -20,3 +20,4 @@ pub mod hash;
 pub mod render;
 pub mod schema;
 pub mod secret;
+pub mod vault;

@@ -1,0 +1,97 @@
+//! The age encryption of the vault: X25519 recipients, any identity file age reads.
+
+use std::io::{Read, Write};
+
+use age::{DecryptError, Decryptor, Encryptor, Identity, Recipient};
+use zeroize::Zeroizing;
+
+/// Why a vault could not be decrypted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecryptFailure {
+    /// None of the identities is a recipient of the file.
+    NoMatchingKey,
+    /// The file is not a well-formed, authentic age file (which check failed).
+    Damaged(&'static str),
+}
+
+/// Encrypts `plaintext` to every recipient.
+pub fn encrypt(plaintext: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
+    let encryptor = Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn Recipient))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(plaintext.len() + 512 + 200 * recipients.len());
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
+    writer.write_all(plaintext).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Decrypts a whole age file, authenticating every chunk before returning anything.
+pub fn decrypt(
+    ciphertext: &[u8],
+    identities: &[Box<dyn Identity + Send + Sync>],
+) -> Result<Zeroizing<Vec<u8>>, DecryptFailure> {
+    let decryptor = Decryptor::new_buffered(ciphertext).map_err(classify)?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
+        .map_err(classify)?;
+    // The plaintext is shorter than the ciphertext, so this buffer never reallocates.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+    reader.read_to_end(&mut plaintext).map_err(|_| {
+        DecryptFailure::Damaged("a payload chunk failed authentication or is missing")
+    })?;
+    Ok(plaintext)
+}
+
+fn classify(e: DecryptError) -> DecryptFailure {
+    match e {
+        DecryptError::NoMatchingKeys => DecryptFailure::NoMatchingKey,
+        DecryptError::InvalidMac => DecryptFailure::Damaged("the header MAC does not match"),
+        DecryptError::InvalidHeader => DecryptFailure::Damaged("the age header is malformed"),
+        DecryptError::UnknownFormat => DecryptFailure::Damaged("not an age v1 file"),
+        DecryptError::DecryptionFailed | DecryptError::KeyDecryptionFailed => {
+            DecryptFailure::Damaged("decryption failed")
+        }
+        DecryptError::ExcessiveWork { .. } => {
+            DecryptFailure::Damaged("it asks for an excessive passphrase work factor")
+        }
+        DecryptError::Io(_) => DecryptFailure::Damaged("the file ends early"),
+        _ => DecryptFailure::Damaged("age refused the file"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::x25519;
+
+    fn ids(id: x25519::Identity) -> Vec<Box<dyn Identity + Send + Sync>> {
+        vec![Box::new(id)]
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let id = x25519::Identity::generate();
+        let ct = encrypt(b"hello", &[id.to_public()]).unwrap();
+        assert_eq!(&decrypt(&ct, &ids(id.clone())).unwrap()[..], b"hello");
+
+        let other = x25519::Identity::generate();
+        assert_eq!(
+            decrypt(&ct, &ids(other)).unwrap_err(),
+            DecryptFailure::NoMatchingKey
+        );
+
+        let mut flipped = ct.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(matches!(
+            decrypt(&flipped, &ids(id.clone())),
+            Err(DecryptFailure::Damaged(_))
+        ));
+
+        let truncated = &ct[..ct.len() - 5];
+        assert!(matches!(
+            decrypt(truncated, &ids(id)),
+            Err(DecryptFailure::Damaged(_))
+        ));
+    }
+}

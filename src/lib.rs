@@ -14,10 +14,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod cmd;
 pub mod error;
 pub mod generate;
 pub mod hash;
 pub mod render;
+pub mod resolve;
 pub mod schema;
 pub mod secret;
 pub mod vault;

@@ -1,0 +1,39 @@
+//! `envgen get NAME`: one value on stdout, for scripts.
+
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+
+use super::{Context, emit};
+use crate::cli::GetArgs;
+use crate::error::{Error, Result};
+use crate::resolve::resolve;
+use crate::schema::Kind;
+use crate::secret::SecretBuf;
+
+pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<()> {
+    let index = ctx.schema.require(&args.name)?;
+    let hashed = matches!(ctx.schema.variables()[index].kind, Kind::Hashed { .. });
+    if args.plaintext && !hashed {
+        return Err(Error::NotHashed {
+            name: args.name.clone(),
+        });
+    }
+    let vault = ctx.open()?;
+    let mut line = SecretBuf::default();
+    if args.plaintext {
+        let entry = vault
+            .variables
+            .get(&args.name)
+            .ok_or_else(|| Error::MissingValues {
+                names: vec![args.name.clone()],
+                vault: ctx.files.vault.clone(),
+            })?;
+        line.push_str(entry.value.expose_secret());
+    } else {
+        let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
+        line.push_str(values[index].expose_secret());
+    }
+    line.push_str("\n");
+    emit(out, line.as_str().as_bytes())
+}

@@ -1,0 +1,213 @@
+//! `envgen init`: generate every variable the vault lacks; never change an existing one.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use rand::rngs::OsRng;
+use secrecy::SecretString;
+
+use super::{Context, emit, note};
+use crate::cli::InitArgs;
+use crate::error::{Error, Result};
+use crate::schema::Kind;
+use crate::vault::keys::{self, Identities, Origin, generate_identity_file, parse_recipient};
+use crate::vault::{Entry, Vault, write_recipients};
+
+pub(super) fn run(
+    ctx: &Context,
+    args: &InitArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let mut sets = parse_sets(ctx, &args.set)?;
+    let _lock = ctx.files.lock()?;
+    let existed = ctx.files.vault.exists();
+    let mut recipients_changed = false;
+    let mut vault = if existed {
+        if !args.recipients.is_empty() || !args.recipients_files.is_empty() {
+            return Err(Error::RecipientsForExistingVault {
+                path: ctx.files.vault.clone(),
+            });
+        }
+        let mut vault = ctx.open()?;
+        recipients_changed = vault.reconcile_recipients(&ctx.files, args.update_recipients)?;
+        vault
+    } else {
+        Vault::new(&ctx.schema.name, new_vault_recipients(ctx, args, err)?)
+    };
+    for name in sets.keys() {
+        if vault.variables.contains_key(name) {
+            return Err(Error::SetExisting {
+                name: name.clone(),
+                vault: ctx.files.vault.clone(),
+            });
+        }
+    }
+
+    let mut added = Vec::new();
+    let mut hashed = Vec::new();
+    for var in ctx.schema.variables() {
+        let generate_failed = |detail: String| Error::Generate {
+            name: var.name.clone(),
+            detail,
+        };
+        match (&var.kind, vault.variables.get_mut(&var.name)) {
+            (Kind::Derived(_), _) => {}
+            (Kind::Hashed { argon2, .. }, Some(entry)) if entry.hash.is_none() => {
+                entry.hash = Some(
+                    argon2
+                        .hash(&entry.value, &mut OsRng)
+                        .map_err(generate_failed)?,
+                );
+                hashed.push(var.name.as_str());
+            }
+            (_, Some(_)) => {}
+            (kind, None) => {
+                let entry = match kind {
+                    Kind::Fixed(fixed) => {
+                        let value = sets
+                            .remove(&var.name)
+                            .unwrap_or_else(|| fixed.default.clone());
+                        Entry::new(SecretString::from(value), None)
+                    }
+                    Kind::Secret(generator) => Entry::new(
+                        generator.generate(&mut OsRng).map_err(generate_failed)?,
+                        None,
+                    ),
+                    Kind::Hashed { plaintext, argon2 } => {
+                        let value = plaintext.generate(&mut OsRng).map_err(generate_failed)?;
+                        let hash = argon2.hash(&value, &mut OsRng).map_err(generate_failed)?;
+                        Entry::new(value, Some(hash))
+                    }
+                    Kind::Derived(_) => unreachable!("matched above"),
+                };
+                vault.variables.insert(var.name.clone(), entry);
+                added.push((
+                    if matches!(kind, Kind::Fixed(_)) {
+                        "stored"
+                    } else {
+                        "generated"
+                    },
+                    var.name.as_str(),
+                ));
+            }
+        }
+    }
+
+    let path = ctx.files.vault.display();
+    if existed && added.is_empty() && hashed.is_empty() && !recipients_changed {
+        note(
+            err,
+            &format!(
+                "{path} already holds every variable of {}; nothing changed",
+                ctx.schema.path.display()
+            ),
+        );
+        return Ok(());
+    }
+    if !existed {
+        write_recipients(&ctx.files, &vault.recipients)?;
+    }
+    vault.save(&ctx.files)?;
+
+    let derived = ctx
+        .schema
+        .variables()
+        .iter()
+        .filter(|v| !v.kind.is_stored())
+        .count();
+    let mut report = String::new();
+    if existed {
+        note(err, &format!("updated {path}"));
+    } else {
+        note(
+            err,
+            &format!(
+                "created {path} with {} stored variables ({derived} more are derived at render), encrypted to {} recipient(s) listed in {}",
+                added.len(),
+                vault.recipients.len(),
+                ctx.files.recipients.display()
+            ),
+        );
+    }
+    for (verb, name) in &added {
+        report.push_str(&format!("{verb} {name}\n"));
+    }
+    for name in &hashed {
+        report.push_str(&format!("hashed {name}\n"));
+    }
+    if recipients_changed {
+        report.push_str("re-encrypted to the recipients file\n");
+    }
+    emit(out, report.as_bytes())
+}
+
+/// Validates `--set NAME=VALUE` arguments: fixed variables only, values that pass their rules.
+fn parse_sets(ctx: &Context, sets: &[String]) -> Result<HashMap<String, String>> {
+    let mut parsed = HashMap::new();
+    for (i, arg) in sets.iter().enumerate() {
+        let Some((name, value)) = arg.split_once('=') else {
+            return Err(Error::SetInvalid {
+                name: format!("argument {}", i + 1),
+                reason: "expected NAME=VALUE".into(),
+            });
+        };
+        let index = ctx.schema.require(name)?;
+        let invalid = |reason: String| Error::SetInvalid {
+            name: name.to_string(),
+            reason,
+        };
+        match &ctx.schema.variables()[index].kind {
+            Kind::Fixed(fixed) => fixed.check(value).map_err(invalid)?,
+            Kind::Secret(_) | Kind::Hashed { .. } => {
+                return Err(Error::SetSecret {
+                    name: name.to_string(),
+                });
+            }
+            Kind::Derived(_) => {
+                return Err(invalid(
+                    "it is derived from other variables by its template".into(),
+                ));
+            }
+        }
+        if parsed.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(invalid("given twice".into()));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The recipients of a new vault: `-r`/`-R`, else an existing recipients file, else the
+/// identity in use (created at the default path if there is none yet).
+fn new_vault_recipients(
+    ctx: &Context,
+    args: &InitArgs,
+    err: &mut dyn Write,
+) -> Result<Vec<String>> {
+    let mut recipients = Vec::new();
+    for (i, r) in args.recipients.iter().enumerate() {
+        recipients.push(parse_recipient(r, || format!("-r argument {}", i + 1))?.to_string());
+    }
+    for file in &args.recipients_files {
+        recipients.extend(keys::read_recipients_file(file)?);
+    }
+    if !recipients.is_empty() {
+        recipients.dedup();
+        return Ok(recipients);
+    }
+    if ctx.files.recipients.exists() {
+        return keys::read_recipients_file(&ctx.files.recipients);
+    }
+    let at = ctx.identity_path()?;
+    if at.origin == Origin::Default && !at.path.exists() {
+        generate_identity_file(&at.path)?;
+        note(
+            err,
+            &format!(
+                "created your identity {} (mode 0600); back it up now (a password manager or an offline copy): without it this vault cannot be opened",
+                at.path.display()
+            ),
+        );
+    }
+    Ok(Identities::load(&at)?.recipients)
+}

@@ -1,0 +1,104 @@
+//! `envgen list`: what the schema defines and when each value was made. Never a value.
+
+use std::io::Write;
+
+use super::{Context, emit};
+use crate::error::Result;
+use crate::schema::{Kind, Schema, Variable};
+use crate::vault::Vault;
+
+pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    let vault = if ctx.files.vault.exists() {
+        Some(ctx.open()?)
+    } else {
+        None
+    };
+    let schema = &ctx.schema;
+    let mut rows =
+        vec![["NAME", "KIND", "FORMAT", "CREATED", "ROTATED", "SERVICES"].map(String::from)];
+    for (i, var) in schema.variables().iter().enumerate() {
+        let (created, rotated) = match &vault {
+            Some(vault) => dates(schema, vault, i),
+            None => ("-".into(), "-".into()),
+        };
+        rows.push([
+            var.name.clone(),
+            var.kind.label().into(),
+            describe(var),
+            created,
+            rotated,
+            var.services.join(","),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = format!(
+        "# {} ({}): {}\n",
+        schema.name,
+        schema.path.display(),
+        schema.description
+    );
+    if vault.is_none() {
+        text.push_str(&format!(
+            "# no vault at {} yet: run `envgen init`\n",
+            ctx.files.vault.display()
+        ));
+    }
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    emit(out, text.as_bytes())
+}
+
+/// How the value is made, in a few words.
+fn describe(var: &Variable) -> String {
+    match &var.kind {
+        Kind::Secret(generator) => generator.describe(),
+        Kind::Hashed { plaintext, argon2 } => format!(
+            "argon2id (m={},t={},p={}) of {}",
+            argon2.m_cost,
+            argon2.t_cost,
+            argon2.p_cost,
+            plaintext.describe()
+        ),
+        Kind::Fixed(_) => "fixed value".into(),
+        Kind::Derived(template) => {
+            let mut refs: Vec<&str> = template.references().map(|r| r.name).collect();
+            refs.dedup();
+            format!("template over {}", refs.join(", "))
+        }
+    }
+}
+
+/// Created and rotated dates; a derived value takes the latest of its sources'.
+fn dates(schema: &Schema, vault: &Vault, index: usize) -> (String, String) {
+    let var = &schema.variables()[index];
+    let sources = if var.kind.is_stored() {
+        vec![index]
+    } else {
+        schema.sources(index)
+    };
+    let entries: Vec<_> = sources
+        .iter()
+        .filter_map(|&i| vault.variables.get(&schema.variables()[i].name))
+        .collect();
+    if entries.len() < sources.len() || entries.is_empty() {
+        return ("missing".into(), "missing".into());
+    }
+    let latest = |pick: fn(&crate::vault::Entry) -> &String| {
+        entries
+            .iter()
+            .map(|e| pick(e))
+            .max()
+            .cloned()
+            .unwrap_or_default()
+    };
+    (latest(|e| &e.created), latest(|e| &e.rotated))
+}

@@ -1,0 +1,23 @@
+//! The `envgen` binary: parse the arguments, run the command, map the outcome to an exit code
+//! (0 success, 2 error; a closed stdout pipe ends quietly).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = envgen::cli::Cli::parse();
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match envgen::cmd::run(cli, &mut out, &mut err) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            if let Some(hint) = e.hint() {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

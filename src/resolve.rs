@@ -1,0 +1,72 @@
+//! Computing the value of every variable, as `render` and `get` print it, from the vault.
+//!
+//! Stored values are taken as they are (a hashed variable contributes its PHC string), then
+//! derived values are filled in dependency order. Any stored value the vault lacks is an
+//! error that names every missing variable: an empty secret can never be rendered.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
+use crate::render::check_value;
+use crate::schema::{Kind, Schema};
+use crate::vault::Vault;
+
+/// The value of every variable of `schema`, indexed like `schema.variables()`.
+pub fn resolve(
+    schema: &Schema,
+    vault: &Vault,
+    vault_path: &std::path::Path,
+) -> Result<Vec<SecretString>> {
+    let variables = schema.variables();
+    let mut values: Vec<Option<SecretString>> = vec![None; variables.len()];
+    let mut missing = Vec::new();
+    for &i in schema.evaluation_order() {
+        let var = &variables[i];
+        let entry = vault.variables.get(&var.name);
+        let value = match &var.kind {
+            Kind::Derived(template) => {
+                let ready = template
+                    .references()
+                    .all(|r| schema.position(r.name).is_some_and(|d| values[d].is_some()));
+                ready.then(|| {
+                    template
+                        .render(|name| {
+                            let d = schema.position(name).expect("references are validated");
+                            values[d]
+                                .as_ref()
+                                .expect("dependencies come first")
+                                .expose_secret()
+                        })
+                        .to_secret()
+                })
+            }
+            Kind::Hashed { .. } => entry.and_then(|e| e.hash.clone()),
+            Kind::Fixed(_) | Kind::Secret(_) => entry.map(|e| e.value.clone()),
+        };
+        match &value {
+            None if var.kind.is_stored() => missing.push(i),
+            Some(v) => {
+                check_value(v.expose_secret()).map_err(|reason| Error::UnrenderableValue {
+                    name: var.name.clone(),
+                    reason,
+                })?
+            }
+            None => {}
+        }
+        values[i] = value;
+    }
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        return Err(Error::MissingValues {
+            names: missing
+                .into_iter()
+                .map(|i| variables[i].name.clone())
+                .collect(),
+            vault: vault_path.to_path_buf(),
+        });
+    }
+    Ok(values
+        .into_iter()
+        .map(|v| v.expect("every value resolved"))
+        .collect())
+}

@@ -6,15 +6,20 @@
 //! 1. bare (`NAME=value`) when it holds only `A-Z a-z 0-9 _ - . , : / @ + = %`;
 //! 2. single quotes when it holds no backslash: both read single quotes literally except
 //!    `\'`, which is how a `'` is written;
-//! 3. double quotes when it holds a backslash but no `$`: both decode `\\` and `\"`;
-//! 4. single quotes again when its backslashes are all lone, not before a quote and not last.
+//! 3. double quotes when it holds a backslash, no `$`, and does not end with a backslash:
+//!    both decode `\\` and `\"`;
+//! 4. single quotes again when its backslashes are all lone, not before a quote and not last;
+//! 5. bare again, raw, when it ends with a backslash: both read unquoted backslashes literally
+//!    (python-dotenv's quoted-value regex takes a backslash before the closing quote as an
+//!    escape and runs on into the next lines), provided nothing else needs quoting: no space
+//!    at either end, no ` #`, no quote or `#` first. A `$` is written `$$` for compose.
 //!
-//! A value that is none of these (a backslash pair or a trailing backslash together with a
-//! `$`) is written in double quotes with `\$`, exact for compose, the target of `render`.
-//! python-dotenv also expands `${NAME}` even inside single quotes; a value holding such a
-//! reference, or the case above, is reported by name as one python-dotenv would misread.
-//! Generated values never hit either case. `tests/parsers.rs` checks all of this against the
-//! real parsers.
+//! Whatever is left is written in double quotes with `\$`, exact for compose, the target of
+//! `render`. python-dotenv also expands `${NAME}` in every quoting, and keeps `$$` and `\$`
+//! as they are: such values are reported by name, and after a value that makes python-dotenv
+//! run on, every later name is reported too. Generated values from the bundled schema never
+//! hit any of these cases. `tests/integration/parsers.rs` checks all of it against the real
+//! parsers.
 
 use std::sync::LazyLock;
 
@@ -45,34 +50,65 @@ enum Spelling {
     Double,
 }
 
+/// How python-dotenv reads a spelled value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Python {
+    /// Exactly.
+    Exact,
+    /// Differently, on this line only.
+    Misreads,
+    /// Differently, and it may swallow the lines after it.
+    RunsOn,
+}
+
 fn is_bare(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"_-.,:/@+=%".contains(&b)
 }
 
-/// Picks the spelling of `value`, and whether python-dotenv reads it exactly.
-fn spelling(value: &str) -> (Spelling, bool) {
+/// Whether both parsers read `value` literally when written unquoted (`$` aside).
+fn reads_raw_unquoted(value: &str) -> bool {
+    !value.starts_with(['\'', '"', '#', ' ']) && !value.ends_with(' ') && !value.contains(" #")
+}
+
+/// Picks the spelling of `value`, and how python-dotenv reads it.
+fn spelling(value: &str) -> (Spelling, Python) {
     if value.bytes().all(is_bare) {
-        return (Spelling::Bare, true);
+        return (Spelling::Bare, Python::Exact);
     }
-    let python_expands = PYTHON_DOTENV_REFERENCE.is_match(value);
-    if !value.contains('\\') {
-        (Spelling::Single, !python_expands)
-    } else if !value.contains('$') {
-        (Spelling::Double, true)
-    } else if !value.contains("\\\\") && !value.contains("\\'") && !value.ends_with('\\') {
-        (Spelling::Single, !python_expands)
+    let dollar = value.contains('$');
+    let literal = if PYTHON_DOTENV_REFERENCE.is_match(value) {
+        Python::Misreads
     } else {
-        (Spelling::Double, false)
+        Python::Exact
+    };
+    let trailing_backslash = value.ends_with('\\');
+    if !value.contains('\\') {
+        (Spelling::Single, literal)
+    } else if !dollar && !trailing_backslash {
+        (Spelling::Double, Python::Exact)
+    } else if !trailing_backslash && !value.contains("\\\\") && !value.contains("\\'") {
+        (Spelling::Single, literal)
+    } else if reads_raw_unquoted(value) {
+        let python = if dollar {
+            Python::Misreads
+        } else {
+            Python::Exact
+        };
+        (Spelling::Bare, python)
+    } else if trailing_backslash {
+        (Spelling::Double, Python::RunsOn)
+    } else {
+        (Spelling::Double, Python::Misreads)
     }
 }
 
-/// Appends `NAME=<quoted value>\n` to `out`; returns whether python-dotenv reads it exactly.
-pub fn push_assignment(out: &mut SecretBuf, name: &str, value: &str) -> bool {
-    let (spelling, python_exact) = spelling(value);
+/// Appends `NAME=<quoted value>\n` to `out`; says how python-dotenv reads it.
+fn push_assignment(out: &mut SecretBuf, name: &str, value: &str) -> Python {
+    let (spelling, python) = spelling(value);
     out.push_str(name);
     out.push_str("=");
     match spelling {
-        Spelling::Bare => out.push_str(value),
+        Spelling::Bare => push_escaped(out, value, |c| (c == '$').then_some("$$")),
         Spelling::Single => {
             out.push_str("'");
             push_escaped(out, value, |c| (c == '\'').then_some("\\'"));
@@ -90,7 +126,7 @@ pub fn push_assignment(out: &mut SecretBuf, name: &str, value: &str) -> bool {
         }
     }
     out.push_str("\n");
-    python_exact
+    python
 }
 
 /// Appends `value`, replacing each character for which `escape` gives a replacement.
@@ -111,7 +147,8 @@ fn push_escaped(out: &mut SecretBuf, value: &str, escape: impl Fn(char) -> Optio
 pub struct Dotenv {
     /// The file's text.
     pub text: SecretBuf,
-    /// Variables whose value python-dotenv would read differently (compose reads them exactly).
+    /// Variables python-dotenv may read differently (compose reads them exactly). Every
+    /// variable not listed here, python-dotenv reads exactly.
     pub python_dotenv_inexact: Vec<String>,
 }
 
@@ -124,8 +161,11 @@ pub fn dotenv<'a>(header: &str, values: impl IntoIterator<Item = (&'a str, &'a s
         text.push_str("\n");
     }
     let mut python_dotenv_inexact = Vec::new();
+    let mut ran_on = false;
     for (name, value) in values {
-        if !push_assignment(&mut text, name, value) {
+        let python = push_assignment(&mut text, name, value);
+        ran_on |= python == Python::RunsOn;
+        if ran_on || python != Python::Exact {
             python_dotenv_inexact.push(name.to_string());
         }
     }
@@ -140,35 +180,55 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn line(value: &str) -> (String, bool) {
+    fn line(value: &str) -> (String, Python) {
         let mut out = SecretBuf::default();
-        let exact = push_assignment(&mut out, "K", value);
-        (out.as_str().to_string(), exact)
+        let python = push_assignment(&mut out, "K", value);
+        (out.as_str().to_string(), python)
     }
 
     #[test]
     fn spellings_follow_the_documented_rules() {
-        assert_eq!(line("abcDEF0123"), ("K=abcDEF0123\n".into(), true));
-        assert_eq!(line("a+b/c=="), ("K=a+b/c==\n".into(), true));
+        use Python::*;
+        assert_eq!(line("abcDEF0123"), ("K=abcDEF0123\n".into(), Exact));
+        assert_eq!(line("a+b/c=="), ("K=a+b/c==\n".into(), Exact));
         assert_eq!(
             line("p%40ss@host:5432/db"),
-            ("K=p%40ss@host:5432/db\n".into(), true)
+            ("K=p%40ss@host:5432/db\n".into(), Exact)
         );
-        assert_eq!(line("it's # $x"), ("K='it\\'s # $x'\n".into(), true));
+        assert_eq!(line("it's # $x"), ("K='it\\'s # $x'\n".into(), Exact));
         assert_eq!(
             line("$argon2id$v=19$m=65540,t=3,p=4$c2FsdA$aGFzaA"),
             (
                 "K='$argon2id$v=19$m=65540,t=3,p=4$c2FsdA$aGFzaA'\n".into(),
-                true
+                Exact
             )
         );
-        assert_eq!(line("a\\b\"c"), ("K=\"a\\\\b\\\"c\"\n".into(), true));
-        assert_eq!(line("a\\b$c"), ("K='a\\b$c'\n".into(), true));
-        assert_eq!(line("a\\\\b$c"), ("K=\"a\\\\\\\\b\\$c\"\n".into(), false));
-        assert_eq!(line("end\\$"), ("K='end\\$'\n".into(), true));
-        assert_eq!(line("x$\\"), ("K=\"x\\$\\\\\"\n".into(), false));
-        assert_eq!(line("${HOME}"), ("K='${HOME}'\n".into(), false));
-        assert_eq!(line("${a:b}"), ("K='${a:b}'\n".into(), true));
+        assert_eq!(line("a\\b\"c"), ("K=\"a\\\\b\\\"c\"\n".into(), Exact));
+        assert_eq!(line("a\\b$c"), ("K='a\\b$c'\n".into(), Exact));
+        assert_eq!(line("end\\$"), ("K='end\\$'\n".into(), Exact));
+        assert_eq!(line("trailing\\"), ("K=trailing\\\n".into(), Exact));
+        assert_eq!(line("it's\\"), ("K=it's\\\n".into(), Exact));
+        assert_eq!(line("x$\\"), ("K=x$$\\\n".into(), Misreads));
+        assert_eq!(line("a\\\\b$c"), ("K=a\\\\b$$c\n".into(), Misreads));
+        assert_eq!(line("'q\\"), ("K=\"'q\\\\\"\n".into(), RunsOn));
+        assert_eq!(line(" x\\\\$"), ("K=\" x\\\\\\\\\\$\"\n".into(), Misreads));
+        assert_eq!(line("${HOME}"), ("K='${HOME}'\n".into(), Misreads));
+        assert_eq!(line("${a:b}"), ("K='${a:b}'\n".into(), Exact));
+    }
+
+    #[test]
+    fn after_a_value_python_dotenv_runs_on_every_later_name_is_reported() {
+        let out = dotenv(
+            "",
+            [
+                ("A", "ok"),
+                ("B", "${X}"),
+                ("C", "ok"),
+                ("D", "\"q\\"),
+                ("E", "ok"),
+            ],
+        );
+        assert_eq!(out.python_dotenv_inexact, ["B", "D", "E"]);
     }
 
     #[test]
@@ -196,7 +256,7 @@ mod tests {
             let body = &text["K=".len()..text.len() - 1];
             match body.as_bytes()[0] {
                 b'\'' | b'"' => prop_assert!(body.len() >= 2 && body.ends_with(&body[..1])),
-                _ => prop_assert_eq!(body, value.as_str()),
+                _ => prop_assert_eq!(body, value.replace('$', "$$")),
             }
         }
     }

@@ -1,0 +1,6 @@
+//! End-to-end tests of the envgen binary: one integration-test binary, one module per topic.
+
+mod e2e;
+mod failures;
+mod parsers;
+mod testkit;

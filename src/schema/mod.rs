@@ -7,6 +7,7 @@
 //! and column, the variable, and what to do: a bad schema never reaches the vault.
 
 mod graph;
+pub mod rotation;
 pub mod template;
 
 use std::collections::HashMap;
@@ -21,12 +22,17 @@ use crate::error::{Error, Result};
 use crate::generate::{Alphabet, CharClass, Encoding, Generator};
 use crate::hash::Argon2Params;
 use graph::Graph;
+use rotation::{Impact, Rotation, Strategy};
 use template::{Template, is_variable_name};
 
 /// Largest `bytes` or `chars` a schema may ask for.
 const MAX_LENGTH: i64 = 4096;
 /// Largest `count` of a list.
 const MAX_COUNT: i64 = 64;
+/// Previous values kept per variable unless the schema says otherwise.
+pub const DEFAULT_HISTORY: usize = 5;
+/// Largest history bound a schema may ask for.
+const MAX_HISTORY: i64 = 100;
 
 /// A loaded and validated schema.
 #[derive(Debug)]
@@ -53,6 +59,8 @@ pub struct Variable {
     pub services: Vec<String>,
     /// How its value is made.
     pub kind: Kind,
+    /// How it is rotated (meaningful for secret and hashed variables).
+    pub rotation: Rotation,
     /// The line of its `name` in the schema file.
     pub line: usize,
 }
@@ -158,11 +166,15 @@ impl Schema {
             ));
         }
 
+        let history = match &raw.schema.history {
+            None => DEFAULT_HISTORY,
+            Some(h) => ctx.history_bound(h)?,
+        };
         let mut variables = Vec::with_capacity(raw.variable.len());
         let mut index = HashMap::with_capacity(raw.variable.len());
         let mut templates = Vec::with_capacity(raw.variable.len());
         for rv in raw.variable {
-            let (variable, template_span) = ctx.variable(rv)?;
+            let (variable, template_span) = ctx.variable(rv, history)?;
             if let Some(&first) = index.get(&variable.name) {
                 let first: &Variable = &variables[first];
                 return Err(ctx.error_at_line(
@@ -315,7 +327,7 @@ impl Ctx<'_> {
     }
 
     /// Validates one `[[variable]]` table; returns it and the span of its template (or name).
-    fn variable(&self, rv: RawVariable) -> Result<(Variable, Range<usize>)> {
+    fn variable(&self, rv: RawVariable, history: usize) -> Result<(Variable, Range<usize>)> {
         let name = rv.name.get_ref().clone();
         if !is_variable_name(&name) {
             return Err(self.error(
@@ -336,9 +348,10 @@ impl Ctx<'_> {
                 "require",
                 "count",
                 "separator",
+                "rotation",
             ],
             "hashed" => &[
-                "encoding", "bytes", "chars", "alphabet", "require", "argon2",
+                "encoding", "bytes", "chars", "alphabet", "require", "argon2", "rotation",
             ],
             "fixed" => &["default", "pattern"],
             "derived" => &["template"],
@@ -462,6 +475,7 @@ impl Ctx<'_> {
                 Kind::Derived(template)
             }
         };
+        let rotation = self.rotation(&rv, var, &kind, history)?;
         let line = self.line_of(&rv.name.span());
         Ok((
             Variable {
@@ -469,10 +483,116 @@ impl Ctx<'_> {
                 description,
                 services,
                 kind,
+                rotation,
                 line,
             },
             span,
         ))
+    }
+
+    fn history_bound(&self, h: &Spanned<i64>) -> Result<usize> {
+        if !(0..=MAX_HISTORY).contains(h.get_ref()) {
+            return Err(self.error(
+                h.span(),
+                None,
+                format!(
+                    "history must be between 0 and {MAX_HISTORY}, not {}",
+                    h.get_ref()
+                ),
+                "history is how many previous values the vault keeps per variable (default 5)",
+            ));
+        }
+        Ok(*h.get_ref() as usize)
+    }
+
+    /// Validates a `[variable.rotation]` table.
+    fn rotation(
+        &self,
+        rv: &RawVariable,
+        var: Option<&str>,
+        kind: &Kind,
+        history: usize,
+    ) -> Result<Rotation> {
+        let mut rotation = Rotation::free(history);
+        let Some(raw) = &rv.rotation else {
+            return Ok(rotation);
+        };
+        let r = raw.get_ref();
+        if let Some(impact) = &r.impact {
+            rotation.impact = Impact::from_name(impact.get_ref()).ok_or_else(|| {
+                self.error(
+                    impact.span(),
+                    var,
+                    format!("unknown rotation impact `{}`", impact.get_ref()),
+                    "impact is free (a redeploy applies it), op (an action inside a running service is needed) or data (stored data becomes unreadable)",
+                )
+            })?;
+        }
+        rotation.breaks = r
+            .breaks
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(String::from);
+        if rotation.impact.is_guarded() && rotation.breaks.is_none() {
+            return Err(self.error(
+                raw.span(),
+                var,
+                format!("a rotation with impact = \"{}\" needs `breaks`", rotation.impact.name()),
+                "say what breaks when the value changes; envgen shows it when it refuses the rotation",
+            ));
+        }
+        rotation.steps = r
+            .steps
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(strategy) = &r.strategy {
+            rotation.strategy = match strategy.get_ref().as_str() {
+                "replace" => Strategy::Replace,
+                "prepend" if kind.generator().is_some_and(|g| g.count > 1) => Strategy::Prepend,
+                "prepend" => {
+                    return Err(self.error(
+                        strategy.span(),
+                        var,
+                        "strategy \"prepend\" needs a list (count > 1)".into(),
+                        "drop `strategy` or give the variable a `count`",
+                    ));
+                }
+                other => {
+                    return Err(self.error(
+                        strategy.span(),
+                        var,
+                        format!("unknown rotation strategy `{other}`"),
+                        "strategy is replace (default) or prepend (lists: a new item first, the oldest dropped)",
+                    ));
+                }
+            };
+        }
+        if let Some(age) = &r.max_age {
+            let parsed = humantime::parse_duration(age.get_ref()).map_err(|e| {
+                self.error(
+                    age.span(),
+                    var,
+                    format!("max_age: {e}"),
+                    "write a duration such as \"90d\", \"26w\" or \"12h\"",
+                )
+            })?;
+            if parsed.is_zero() {
+                return Err(self.error(
+                    age.span(),
+                    var,
+                    "max_age must be longer than zero".into(),
+                    "write a duration such as \"90d\"",
+                ));
+            }
+            rotation.max_age = Some(parsed);
+        }
+        if let Some(h) = &r.history {
+            rotation.history = self.history_bound(h)?;
+        }
+        Ok(rotation)
     }
 
     fn generator(&self, rv: &RawVariable, var: Option<&str>) -> Result<Generator> {
@@ -672,6 +792,19 @@ struct RawHeader {
     name: Spanned<String>,
     #[serde(default)]
     description: String,
+    history: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRotation {
+    impact: Option<Spanned<String>>,
+    breaks: Option<String>,
+    #[serde(default)]
+    steps: Vec<String>,
+    strategy: Option<Spanned<String>>,
+    max_age: Option<Spanned<String>>,
+    history: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -692,11 +825,12 @@ struct RawVariable {
     pattern: Option<Spanned<String>>,
     template: Option<Spanned<String>>,
     argon2: Option<Spanned<RawArgon2>>,
+    rotation: Option<Spanned<RawRotation>>,
 }
 
 impl RawVariable {
     /// The kind-specific fields and, when present, their spans.
-    fn kind_fields(&self) -> [(&'static str, Option<Range<usize>>); 11] {
+    fn kind_fields(&self) -> [(&'static str, Option<Range<usize>>); 12] {
         fn s<T>(f: &Option<Spanned<T>>) -> Option<Range<usize>> {
             f.as_ref().map(Spanned::span)
         }
@@ -712,6 +846,7 @@ impl RawVariable {
             ("pattern", s(&self.pattern)),
             ("template", s(&self.template)),
             ("argon2", s(&self.argon2)),
+            ("rotation", s(&self.rotation)),
         ]
     }
 }

@@ -272,3 +272,102 @@ fn toml_syntax_errors_have_a_position() {
     let e = error("[schema\nname = 1");
     assert!(e.starts_with("s.toml:1:"), "{e}");
 }
+
+#[test]
+fn rotation_tables_are_validated() {
+    let secret = "name = \"K\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 8";
+    let with = |rotation: &str| format!("{HEAD}{}\n[variable.rotation]\n{rotation}\n", var(secret));
+
+    let e = error(&with("impact = \"data\""));
+    assert!(
+        e.contains("variable K: a rotation with impact = \"data\" needs `breaks`"),
+        "{e}"
+    );
+    let e = error(&with("impact = \"sometimes\""));
+    assert!(e.contains("unknown rotation impact `sometimes`"), "{e}");
+    let e = error(&with("strategy = \"prepend\""));
+    assert!(
+        e.contains("strategy \"prepend\" needs a list (count > 1)"),
+        "{e}"
+    );
+    let e = error(&with("max_age = \"ninety days\""));
+    assert!(e.contains("variable K: max_age:"), "{e}");
+    let e = error(&with("history = 1000"));
+    assert!(
+        e.contains("history must be between 0 and 100, not 1000"),
+        "{e}"
+    );
+
+    let e = error(&format!(
+        "{HEAD}{}\n[variable.rotation]\nimpact = \"op\"\nbreaks = \"x\"\n",
+        var("name = \"U\"\nkind = \"fixed\"\ndefault = \"u\"")
+    ));
+    assert!(
+        e.contains("`rotation` does not apply to a fixed variable"),
+        "{e}"
+    );
+
+    let schema = parse(&with("impact = \"op\"\nbreaks = \"it breaks\"\nsteps = [\"one\", \" \"]\nmax_age = \"90d\"\nhistory = 2")).unwrap();
+    let rotation = &schema.variables()[0].rotation;
+    assert!(rotation.impact.is_guarded());
+    assert_eq!(rotation.steps, ["one"]);
+    assert_eq!(
+        rotation.max_age,
+        Some(std::time::Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(rotation.history, 2);
+}
+
+#[test]
+fn the_bundled_schema_guards_what_the_reference_marks_data_or_op() {
+    let schema = Schema::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/alecia.toml"
+    )))
+    .unwrap();
+    let impact = |name: &str| {
+        schema.variables()[schema.position(name).unwrap()]
+            .rotation
+            .impact
+            .name()
+    };
+    for name in [
+        "BETTER_AUTH_SECRET",
+        "TOKEN_ENCRYPTION_KEY",
+        "STRAPI_API_TOKEN_SALT",
+        "STRAPI_ENCRYPTION_KEY",
+        "AP_ENCRYPTION_KEY",
+        "PLAUSIBLE_SECRET_KEY_BASE",
+        "PLAUSIBLE_TOTP_VAULT_KEY",
+        "DOCUSEAL_SECRET_KEY_BASE",
+    ] {
+        assert_eq!(impact(name), "data", "{name}");
+    }
+    for name in [
+        "POSTGRES_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+        "AP_POSTGRES_PASSWORD",
+        "MINIFLUX_ADMIN_PASSWORD",
+        "STIRLING_PASSWORD",
+    ] {
+        assert_eq!(impact(name), "op", "{name}");
+    }
+    for name in [
+        "REDIS_PASSWORD",
+        "CLICKHOUSE_PASSWORD",
+        "SEARXNG_SECRET",
+        "HOCUSPOCUS_SECRET",
+        "VAULTWARDEN_ADMIN_TOKEN",
+    ] {
+        assert_eq!(impact(name), "free", "{name}");
+    }
+    let generated = schema
+        .variables()
+        .iter()
+        .filter(|v| v.kind.generator().is_some());
+    assert!(
+        generated.clone().all(|v| !v.rotation.steps.is_empty()),
+        "every secret says what to do after rotating"
+    );
+    assert_eq!(generated.count(), 23);
+}

@@ -8,6 +8,10 @@ const EXAMPLES: &str = "\
 Examples:
   envgen init                         generate every variable, store them encrypted
   envgen rotate REDIS_PASSWORD        renew one secret and every value derived from it
+  envgen rotate --all --dry-run       what a routine rotation of every unguarded secret would do
+  envgen history REDIS_PASSWORD       previous versions: dates, who, fingerprints; never values
+  envgen rollback REDIS_PASSWORD      put the previous value back
+  envgen check                        exit 1 if a value is missing or overdue (for cron / CI)
   envgen render > .env                write the .env (inside the deployment pipeline only)
   envgen get VAULTWARDEN_ADMIN_TOKEN --plaintext
   envgen list                         names, kinds, formats and dates; never values
@@ -64,11 +68,40 @@ pub enum Command {
 
     /// Generate new values for the named secrets and re-derive what depends on them.
     ///
-    /// Prints the names of the variables that changed, never their values.
+    /// Prints the names of the variables that changed, never their values. Variables whose
+    /// rotation needs an action in a running service, or breaks stored data, are refused
+    /// without --force; after a forced rotation the schema's follow-up steps are printed.
     #[command(
-        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate SEARXNG_SECRET HOCUSPOCUS_SECRET"
+        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate --dry-run POSTGRES_PASSWORD\n  envgen rotate --force POSTGRES_PASSWORD   # then follow the printed steps\n  envgen rotate --all                       # every secret that rotates freely"
     )]
     Rotate(RotateArgs),
+
+    /// Put a previous value back (and re-derive what depends on it).
+    #[command(
+        after_help = "Examples:\n  envgen rollback REDIS_PASSWORD          # the value before the last rotation\n  envgen rollback REDIS_PASSWORD --to 3   # version 3 of `envgen history`"
+    )]
+    Rollback(RollbackArgs),
+
+    /// List a variable's versions: when and how each was set, by whom, and a keyed
+    /// fingerprint. Never values.
+    History(HistoryArgs),
+
+    /// Check the vault: exit 1 if a variable is missing or older than its max_age.
+    #[command(after_help = "Examples:\n  envgen check || notify-ops \"envgen: rotation overdue\"")]
+    Check,
+
+    /// Compare the vault with another version of it (e.g. from git): names and fingerprints
+    /// of what changed. Exit 0 when equal, 1 when they differ.
+    #[command(
+        after_help = "Examples:\n  git show HEAD~1:vault/alecia.age > /tmp/old.age && envgen diff /tmp/old.age"
+    )]
+    Diff(DiffArgs),
+
+    /// Print a vault as names and fingerprints, for `git diff` (a git textconv filter).
+    #[command(
+        after_help = "Set-up:\n  echo 'vault/*.age diff=envgen' >> .gitattributes\n  git config diff.envgen.textconv 'envgen textconv'"
+    )]
+    Textconv(TextconvArgs),
 
     /// Print one variable's value to stdout, for scripts.
     #[command(
@@ -110,12 +143,68 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The secrets to renew.
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub names: Vec<String>,
+
+    /// Renew every generated secret whose rotation is free (needs no action and breaks no data).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Show what would change (names only) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Rotate even variables whose rotation breaks stored data or needs an action in a service.
+    #[arg(long)]
+    pub force: bool,
 
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+}
+
+/// Arguments of `envgen rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The variable.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The version to restore, as numbered by `envgen history` (1 = the previous value).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub to: u32,
+
+    /// Roll back even a variable whose rotation breaks stored data or needs an action.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `envgen history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The variable.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Arguments of `envgen diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The other version of the vault.
+    #[arg(value_name = "FILE")]
+    pub other: PathBuf,
+}
+
+/// Arguments of `envgen textconv`.
+#[derive(Debug, Args)]
+pub struct TextconvArgs {
+    /// The vault file (git passes a temporary copy of each version).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Arguments of `envgen get`.

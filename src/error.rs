@@ -149,6 +149,28 @@ pub enum Error {
         /// What to do instead.
         hint: String,
     },
+    /// A guarded rotation (impact op or data) without `--force`.
+    #[error("refusing to change {}:\n{}", names(variables), variables.iter().map(|(n, i, b)| format!("  {n} (impact: {}): {b}", i.name())).collect::<Vec<_>>().join("\n"))]
+    Guarded {
+        /// The refused variables, their impact and what breaks.
+        variables: Vec<(String, crate::schema::rotation::Impact, String)>,
+    },
+    /// `rollback --to N` beyond the stored history.
+    #[error("{name} has {available} previous version(s); there is no version {asked}")]
+    NoSuchVersion {
+        /// The variable.
+        name: String,
+        /// The version asked for.
+        asked: u32,
+        /// How many previous versions there are.
+        available: usize,
+    },
+    /// `diff` was given a file that is not an age-encrypted vault.
+    #[error("{path} is not an age-encrypted vault")]
+    NotAVault {
+        /// The file.
+        path: PathBuf,
+    },
     /// `--set` named a secret.
     #[error("--set {name}: {name} is a generated secret, and secrets never go through argv")]
     SetSecret {
@@ -225,6 +247,14 @@ pub enum Error {
     },
 }
 
+fn names(variables: &[(String, crate::schema::rotation::Impact, String)]) -> String {
+    variables
+        .iter()
+        .map(|(n, _, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Error {
     /// What the user should do about this error, when there is something to say.
     pub fn hint(&self) -> Option<String> {
@@ -272,6 +302,13 @@ impl Error {
             }
             Error::UnknownVariable { .. } => "`envgen list` shows the variables of the schema".into(),
             Error::NotRotatable { hint, .. } => hint.clone(),
+            Error::Guarded { .. } => "if that is what you want, run again with --force and follow the steps printed afterwards; \
+                 --dry-run shows what would change"
+                .into(),
+            Error::NoSuchVersion { name, .. } => format!("`envgen history {name}` lists the versions"),
+            Error::NotAVault { .. } => {
+                "give a vault file, e.g. from `git show REV:vault/alecia.age > /tmp/old.age`".into()
+            }
             Error::SetSecret { .. } => {
                 "envgen generates it; to renew it run `envgen rotate NAME`".into()
             }

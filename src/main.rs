@@ -1,5 +1,6 @@
 //! The `envgen` binary: parse the arguments, run the command, map the outcome to an exit code
-//! (0 success, 2 error; a closed stdout pipe ends quietly).
+//! (0 success, 1 a check found a problem or compared files differ, 2 error; a closed stdout
+//! pipe ends quietly).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,7 +11,8 @@ fn main() -> ExitCode {
     let cli = envgen::cli::Cli::parse();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     match envgen::cmd::run(cli, &mut out, &mut err) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(envgen::cmd::Status::Ok) => ExitCode::SUCCESS,
+        Ok(envgen::cmd::Status::Problem) => ExitCode::from(1),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

@@ -19,7 +19,7 @@ pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<
             name: args.name.clone(),
         });
     }
-    let vault = ctx.open()?;
+    let vault = ctx.open()?.vault;
     let mut line = SecretBuf::default();
     if args.plaintext {
         let entry = vault

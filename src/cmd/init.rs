@@ -3,10 +3,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use rand::rngs::OsRng;
 use secrecy::SecretString;
 
-use super::{Context, emit, note};
+use super::{Context, actor, emit, generate_value, note, provenance};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::schema::Kind;
@@ -23,17 +22,25 @@ pub(super) fn run(
     let _lock = ctx.files.lock()?;
     let existed = ctx.files.vault.exists();
     let mut recipients_changed = false;
-    let mut vault = if existed {
+    let (mut vault, actor) = if existed {
         if !args.recipients.is_empty() || !args.recipients_files.is_empty() {
             return Err(Error::RecipientsForExistingVault {
                 path: ctx.files.vault.clone(),
             });
         }
-        let mut vault = ctx.open()?;
-        recipients_changed = vault.reconcile_recipients(&ctx.files, args.update_recipients)?;
-        vault
+        let mut opened = ctx.open()?;
+        recipients_changed = opened
+            .vault
+            .reconcile_recipients(&ctx.files, args.update_recipients)?;
+        (opened.vault, opened.actor)
     } else {
-        Vault::new(&ctx.schema.name, new_vault_recipients(ctx, args, err)?)
+        let recipients = new_vault_recipients(ctx, args, err)?;
+        // With explicit recipients no identity is needed; record one if there is one.
+        let actor = ctx
+            .identities()
+            .map(|ids| actor(&ids))
+            .unwrap_or_else(|_| "-".into());
+        (Vault::new(&ctx.schema.name, recipients), actor)
     };
     for name in sets.keys() {
         if vault.variables.contains_key(name) {
@@ -47,49 +54,32 @@ pub(super) fn run(
     let mut added = Vec::new();
     let mut hashed = Vec::new();
     for var in ctx.schema.variables() {
-        let generate_failed = |detail: String| Error::Generate {
-            name: var.name.clone(),
-            detail,
-        };
         match (&var.kind, vault.variables.get_mut(&var.name)) {
             (Kind::Derived(_), _) => {}
             (Kind::Hashed { argon2, .. }, Some(entry)) if entry.hash.is_none() => {
-                entry.hash = Some(
-                    argon2
-                        .hash(&entry.value, &mut OsRng)
-                        .map_err(generate_failed)?,
-                );
+                let hash = argon2
+                    .hash(&entry.value, &mut rand::rngs::OsRng)
+                    .map_err(|detail| Error::Generate {
+                        name: var.name.clone(),
+                        detail,
+                    })?;
+                entry.hash = Some(hash);
                 hashed.push(var.name.as_str());
             }
             (_, Some(_)) => {}
-            (kind, None) => {
-                let entry = match kind {
-                    Kind::Fixed(fixed) => {
-                        let value = sets
-                            .remove(&var.name)
-                            .unwrap_or_else(|| fixed.default.clone());
-                        Entry::new(SecretString::from(value), None)
-                    }
-                    Kind::Secret(generator) => Entry::new(
-                        generator.generate(&mut OsRng).map_err(generate_failed)?,
-                        None,
-                    ),
-                    Kind::Hashed { plaintext, argon2 } => {
-                        let value = plaintext.generate(&mut OsRng).map_err(generate_failed)?;
-                        let hash = argon2.hash(&value, &mut OsRng).map_err(generate_failed)?;
-                        Entry::new(value, Some(hash))
-                    }
-                    Kind::Derived(_) => unreachable!("matched above"),
-                };
+            (Kind::Fixed(fixed), None) => {
+                let value = sets
+                    .remove(&var.name)
+                    .unwrap_or_else(|| fixed.default.clone());
+                let entry = Entry::new(SecretString::from(value), None, provenance("init", &actor));
                 vault.variables.insert(var.name.clone(), entry);
-                added.push((
-                    if matches!(kind, Kind::Fixed(_)) {
-                        "stored"
-                    } else {
-                        "generated"
-                    },
-                    var.name.as_str(),
-                ));
+                added.push(("stored", var.name.as_str()));
+            }
+            (_, None) => {
+                let (value, hash) = generate_value(var)?;
+                let entry = Entry::new(value, hash, provenance("init", &actor));
+                vault.variables.insert(var.name.clone(), entry);
+                added.push(("generated", var.name.as_str()));
             }
         }
     }
@@ -109,6 +99,12 @@ pub(super) fn run(
         write_recipients(&ctx.files, &vault.recipients)?;
     }
     vault.save(&ctx.files)?;
+    let names: Vec<&str> = added
+        .iter()
+        .map(|(_, n)| *n)
+        .chain(hashed.iter().copied())
+        .collect();
+    ctx.audit(err, "init", &names, &actor);
 
     let derived = ctx
         .schema
@@ -116,7 +112,6 @@ pub(super) fn run(
         .iter()
         .filter(|v| !v.kind.is_stored())
         .count();
-    let mut report = String::new();
     if existed {
         note(err, &format!("updated {path}"));
     } else {
@@ -130,6 +125,7 @@ pub(super) fn run(
             ),
         );
     }
+    let mut report = String::new();
     for (verb, name) in &added {
         report.push_str(&format!("{verb} {name}\n"));
     }

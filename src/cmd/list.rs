@@ -1,7 +1,9 @@
 //! `envgen list`: what the schema defines and when each value was made. Never a value.
 
 use std::io::Write;
+use std::time::SystemTime;
 
+use super::check::due;
 use super::{Context, emit};
 use crate::error::Result;
 use crate::schema::{Kind, Schema, Variable};
@@ -9,30 +11,44 @@ use crate::vault::Vault;
 
 pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
     let vault = if ctx.files.vault.exists() {
-        Some(ctx.open()?)
+        Some(ctx.open()?.vault)
     } else {
         None
     };
     let schema = &ctx.schema;
-    let mut rows =
-        vec![["NAME", "KIND", "FORMAT", "CREATED", "ROTATED", "SERVICES"].map(String::from)];
+    let now = SystemTime::now();
+    let mut rows = vec![
+        [
+            "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES",
+        ]
+        .map(String::from),
+    ];
     for (i, var) in schema.variables().iter().enumerate() {
         let (created, rotated) = match &vault {
             Some(vault) => dates(schema, vault, i),
             None => ("-".into(), "-".into()),
         };
+        let due = match (&vault, var.rotation.max_age) {
+            (Some(_), Some(max_age)) if rotated != "missing" => {
+                due(max_age, &rotated, now).to_string()
+            }
+            _ => "-".into(),
+        };
         rows.push([
             var.name.clone(),
             var.kind.label().into(),
             describe(var),
+            if var.kind.generator().is_some() {
+                var.rotation.impact.name().into()
+            } else {
+                "-".into()
+            },
             created,
             rotated,
+            due,
             var.services.join(","),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut text = format!(
         "# {} ({}): {}\n",
         schema.name,
@@ -45,7 +61,17 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
             ctx.files.vault.display()
         ));
     }
-    for row in &rows {
+    text.push_str(&table(&rows));
+    emit(out, text.as_bytes())
+}
+
+/// Left-aligned columns separated by two spaces.
+pub(super) fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for row in rows {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -54,7 +80,7 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
         text.push_str(cells.join("  ").trim_end());
         text.push('\n');
     }
-    emit(out, text.as_bytes())
+    text
 }
 
 /// How the value is made, in a few words.

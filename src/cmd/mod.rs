@@ -4,40 +4,68 @@
 //! stdout carries only what a command is asked for (the `.env`, a value, the listing, the
 //! names that changed); notes for the person at the terminal go to stderr.
 
+mod check;
+mod diff;
 mod get;
+mod history;
 mod init;
 mod keygen;
 mod list;
 mod render;
+mod rollback;
 mod rotate;
+mod textconv;
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use rand::rngs::OsRng;
+use secrecy::SecretString;
+
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::vault::Vault;
+use crate::schema::rotation::Impact;
+use crate::schema::{Kind, Schema, Variable};
 use crate::vault::keys::{Identities, IdentityPath};
 use crate::vault::store::VaultFiles;
+use crate::vault::{Provenance, Vault, audit};
 
 /// The schema used when neither `--schema` nor `ENVGEN_SCHEMA` is given.
 pub const DEFAULT_SCHEMA: &str = "schema/alecia.toml";
 
+/// How a command that ran to completion went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Done, nothing to report (exit 0).
+    Ok,
+    /// A check found a problem, or compared files differ (exit 1).
+    Problem,
+}
+
 /// Runs the command line `cli`, writing results to `out` and notes to `err`.
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    if let Command::Keygen(args) = &cli.command {
-        return keygen::run(args, cli.identity, out, err);
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
+    match &cli.command {
+        Command::Keygen(args) => return keygen::run(args, cli.identity, out, err).map(ok),
+        Command::Textconv(args) => return textconv::run(args, cli.identity, out).map(ok),
+        _ => {}
     }
     let ctx = Context::new(&cli)?;
     match cli.command {
-        Command::Init(args) => init::run(&ctx, &args, out, err),
-        Command::Render => render::run(&ctx, out, err),
-        Command::Rotate(args) => rotate::run(&ctx, &args, out),
-        Command::Get(args) => get::run(&ctx, &args, out),
-        Command::List => list::run(&ctx, out),
-        Command::Keygen(_) => unreachable!("handled above"),
+        Command::Init(args) => init::run(&ctx, &args, out, err).map(ok),
+        Command::Render => render::run(&ctx, out, err).map(ok),
+        Command::Rotate(args) => rotate::run(&ctx, &args, out, err).map(ok),
+        Command::Rollback(args) => rollback::run(&ctx, &args, out, err).map(ok),
+        Command::History(args) => history::run(&ctx, &args, out).map(ok),
+        Command::Check => check::run(&ctx, out),
+        Command::Diff(args) => diff::run(&ctx, &args, out),
+        Command::Get(args) => get::run(&ctx, &args, out).map(ok),
+        Command::List => list::run(&ctx, out).map(ok),
+        Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
     }
+}
+
+fn ok(_: ()) -> Status {
+    Status::Ok
 }
 
 /// What every schema command works on: the schema, the vault files, the identity choice.
@@ -45,6 +73,13 @@ struct Context {
     schema: Schema,
     files: VaultFiles,
     identity_flag: Option<PathBuf>,
+}
+
+/// A decrypted vault and who opened it.
+struct Opened {
+    vault: Vault,
+    /// The public recipient of the identity in use, recorded as who made a change.
+    actor: String,
 }
 
 impl Context {
@@ -74,8 +109,119 @@ impl Context {
     }
 
     /// Decrypts the vault with the identity in use.
-    fn open(&self) -> Result<Vault> {
-        Vault::open(&self.files, &self.identities()?, &self.schema.name)
+    fn open(&self) -> Result<Opened> {
+        let identities = self.identities()?;
+        let vault = Vault::open(&self.files, &identities, &self.schema.name)?;
+        Ok(Opened {
+            vault,
+            actor: actor(&identities),
+        })
+    }
+
+    /// The variable `name`, which must be generated (secret or hashed) to be rotated.
+    fn rotatable(&self, name: &str) -> Result<usize> {
+        let schema = &self.schema;
+        let index = schema.require(name)?;
+        match &schema.variables()[index].kind {
+            Kind::Secret(_) | Kind::Hashed { .. } => Ok(index),
+            Kind::Fixed(_) => Err(Error::NotRotatable {
+                name: name.into(),
+                kind: "a fixed value, not a generated secret".into(),
+                hint: "fixed values keep the value chosen at init".into(),
+            }),
+            Kind::Derived(_) => {
+                let sources: Vec<&str> = schema
+                    .sources(index)
+                    .into_iter()
+                    .map(|i| schema.variables()[i].name.as_str())
+                    .collect();
+                Err(Error::NotRotatable {
+                    name: name.into(),
+                    kind: format!("derived from {}", sources.join(", ")),
+                    hint: "rotate the secret it is built from; it is re-derived automatically"
+                        .into(),
+                })
+            }
+        }
+    }
+
+    /// Refuses to change guarded variables (rotation impact op or data) unless forced.
+    fn check_guards(&self, targets: &[usize], force: bool) -> Result<()> {
+        let guarded: Vec<(String, Impact, String)> = targets
+            .iter()
+            .map(|&i| &self.schema.variables()[i])
+            .filter(|v| v.rotation.impact.is_guarded())
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    v.rotation.impact,
+                    v.rotation.breaks.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        if guarded.is_empty() || force {
+            return Ok(());
+        }
+        Err(Error::Guarded { variables: guarded })
+    }
+
+    /// Records an operation in the audit trail; a failure to do so is reported, not fatal,
+    /// because the operation itself has already happened.
+    fn audit(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
+        if let Err(e) = audit::append(&self.files, op, names, actor) {
+            note(
+                err,
+                &format!("warning: the audit trail was not updated: {e}"),
+            );
+        }
+    }
+}
+
+/// Who is acting: the first public recipient of the identity in use.
+fn actor(identities: &Identities) -> String {
+    identities
+        .recipients
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A provenance record for an operation by `actor`.
+fn provenance(how: &str, actor: &str) -> Provenance {
+    Provenance {
+        how: how.into(),
+        by: actor.into(),
+    }
+}
+
+/// A new value for a generated variable, and for a hashed one its PHC string.
+fn generate_value(var: &Variable) -> Result<(SecretString, Option<SecretString>)> {
+    let failed = |detail: String| Error::Generate {
+        name: var.name.clone(),
+        detail,
+    };
+    match &var.kind {
+        Kind::Secret(generator) => Ok((generator.generate(&mut OsRng).map_err(failed)?, None)),
+        Kind::Hashed { plaintext, argon2 } => {
+            let value = plaintext.generate(&mut OsRng).map_err(failed)?;
+            let hash = argon2.hash(&value, &mut OsRng).map_err(failed)?;
+            Ok((value, Some(hash)))
+        }
+        Kind::Fixed(_) | Kind::Derived(_) => unreachable!("only generated variables are generated"),
+    }
+}
+
+/// Prints each variable's follow-up steps from the schema, numbered.
+fn print_steps(err: &mut dyn Write, schema: &Schema, targets: &[usize]) {
+    for &i in targets {
+        let var = &schema.variables()[i];
+        if var.rotation.steps.is_empty() {
+            continue;
+        }
+        note(err, &format!("next steps for {}:", var.name));
+        for (n, step) in var.rotation.steps.iter().enumerate() {
+            note(err, &format!("  {}. {step}", n + 1));
+        }
     }
 }
 

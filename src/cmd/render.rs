@@ -10,8 +10,9 @@ use crate::render::dotenv;
 use crate::resolve::resolve;
 
 pub(super) fn run(ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let vault = ctx.open()?;
-    let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
+    let opened = ctx.open()?;
+    let vault = &opened.vault;
+    let values = resolve(&ctx.schema, vault, &ctx.files.vault)?;
     let header = format!(
         "Rendered by envgen from {} (schema {}). Plaintext secrets: do not edit, do not commit.\n\
          docker compose reads it only as .env in the project directory, or with --env-file.",
@@ -40,5 +41,13 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Re
             ),
         );
     }
-    emit(out, rendered.text.as_str().as_bytes())
+    emit(out, rendered.text.as_str().as_bytes())?;
+    let names: Vec<&str> = ctx
+        .schema
+        .variables()
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    ctx.audit(err, "render", &names, &opened.actor);
+    Ok(())
 }

@@ -2,56 +2,69 @@
 
 use std::io::Write;
 
-use rand::rngs::OsRng;
+use secrecy::{ExposeSecret, SecretString};
 
-use super::{Context, emit};
+use super::{Context, emit, generate_value, note, print_steps, provenance};
 use crate::cli::RotateArgs;
 use crate::error::{Error, Result};
-use crate::schema::Kind;
-use crate::vault::now;
+use crate::generate::Generator;
+use crate::schema::rotation::Strategy;
+use crate::schema::{Kind, Variable};
+use crate::secret::SecretBuf;
 
-pub(super) fn run(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(
+    ctx: &Context,
+    args: &RotateArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let schema = &ctx.schema;
     let mut targets = Vec::new();
-    for name in &args.names {
-        let index = schema.require(name)?;
-        let var = &schema.variables()[index];
-        match &var.kind {
-            Kind::Secret(_) | Kind::Hashed { .. } => {}
-            Kind::Fixed(_) => {
-                return Err(Error::NotRotatable {
-                    name: name.clone(),
-                    kind: "a fixed value, not a generated secret".into(),
-                    hint: "fixed values keep the value chosen at init".into(),
-                });
-            }
-            Kind::Derived(_) => {
-                let sources: Vec<&str> = schema
-                    .sources(index)
-                    .into_iter()
-                    .map(|i| schema.variables()[i].name.as_str())
-                    .collect();
-                return Err(Error::NotRotatable {
-                    name: name.clone(),
-                    kind: format!("derived from {}", sources.join(", ")),
-                    hint: "rotate the secret it is built from; it is re-derived automatically"
-                        .into(),
-                });
-            }
+    if args.all {
+        let generated = schema
+            .variables()
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.kind.generator().is_some());
+        let (guarded, free): (Vec<_>, Vec<_>) =
+            generated.partition(|(_, v)| v.rotation.impact.is_guarded());
+        targets = free.into_iter().map(|(i, _)| i).collect();
+        if !guarded.is_empty() {
+            let names: Vec<&str> = guarded.iter().map(|(_, v)| v.name.as_str()).collect();
+            note(
+                err,
+                &format!(
+                    "not rotated by --all (guarded; rotate each with --force when ready): {}",
+                    names.join(", ")
+                ),
+            );
         }
+    }
+    for name in &args.names {
+        let index = ctx.rotatable(name)?;
         if !targets.contains(&index) {
             targets.push(index);
         }
     }
+    ctx.check_guards(&targets, args.force || args.dry_run)?;
+    let dependents = schema.dependents(&targets);
+    let name = |i: usize| schema.variables()[i].name.as_str();
 
-    let _lock = ctx.files.lock()?;
-    let mut vault = ctx.open()?;
-    let recipients_changed = vault.reconcile_recipients(&ctx.files, args.update_recipients)?;
+    let _lock = (!args.dry_run).then(|| ctx.files.lock()).transpose()?;
+    let mut opened = ctx.open()?;
+    let recipients_changed = if args.dry_run {
+        false
+    } else {
+        opened
+            .vault
+            .reconcile_recipients(&ctx.files, args.update_recipients)?
+    };
+    let vault = &mut opened.vault;
     let missing: Vec<String> = targets
         .iter()
-        .map(|&i| &schema.variables()[i].name)
-        .filter(|name| !vault.variables.contains_key(*name))
-        .cloned()
+        .map(|&i| name(i))
+        .filter(|n| !vault.variables.contains_key(*n))
+        .map(String::from)
         .collect();
     if !missing.is_empty() {
         return Err(Error::MissingValues {
@@ -59,37 +72,83 @@ pub(super) fn run(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> Resu
             vault: ctx.files.vault.clone(),
         });
     }
-    let rotated_at = now();
-    for &i in &targets {
-        let var = &schema.variables()[i];
-        let failed = |detail: String| Error::Generate {
-            name: var.name.clone(),
-            detail,
-        };
-        let entry = vault.variables.get_mut(&var.name).expect("checked above");
-        match &var.kind {
-            Kind::Secret(generator) => {
-                entry.value = generator.generate(&mut OsRng).map_err(failed)?
-            }
-            Kind::Hashed { plaintext, argon2 } => {
-                entry.value = plaintext.generate(&mut OsRng).map_err(failed)?;
-                entry.hash = Some(argon2.hash(&entry.value, &mut OsRng).map_err(failed)?);
-            }
-            Kind::Fixed(_) | Kind::Derived(_) => unreachable!("refused above"),
-        }
-        entry.rotated.clone_from(&rotated_at);
-    }
-    vault.save(&ctx.files)?;
 
     let mut report = String::new();
+    if args.dry_run {
+        for &i in &targets {
+            let impact = schema.variables()[i].rotation.impact;
+            match impact.is_guarded() && !args.force {
+                true => report.push_str(&format!(
+                    "would rotate {} (impact {}: needs --force)\n",
+                    name(i),
+                    impact.name()
+                )),
+                false => report.push_str(&format!("would rotate {}\n", name(i))),
+            }
+        }
+        for &i in &dependents {
+            report.push_str(&format!("would re-derive {}\n", name(i)));
+        }
+        note(err, "dry run: nothing was changed");
+        return emit(out, report.as_bytes());
+    }
+
+    for &i in &targets {
+        let var = &schema.variables()[i];
+        let entry = vault.variables.get_mut(&var.name).expect("checked above");
+        let (value, hash) = match var.rotation.strategy {
+            Strategy::Replace => generate_value(var)?,
+            Strategy::Prepend => (prepend_item(var, &entry.value)?, None),
+        };
+        entry.replace(
+            value,
+            hash,
+            provenance("rotate", &opened.actor),
+            var.rotation.history,
+        );
+    }
+    vault.save(&ctx.files)?;
+    let names: Vec<&str> = targets.iter().map(|&i| name(i)).collect();
+    ctx.audit(err, "rotate", &names, &opened.actor);
+
     if recipients_changed {
         report.push_str("re-encrypted to the recipients file\n");
     }
     for &i in &targets {
-        report.push_str(&format!("rotated {}\n", schema.variables()[i].name));
+        report.push_str(&format!("rotated {}\n", name(i)));
     }
-    for i in schema.dependents(&targets) {
-        report.push_str(&format!("re-derived {}\n", schema.variables()[i].name));
+    for &i in &dependents {
+        report.push_str(&format!("re-derived {}\n", name(i)));
     }
-    emit(out, report.as_bytes())
+    emit(out, report.as_bytes())?;
+    print_steps(err, schema, &targets);
+    Ok(())
+}
+
+/// A list with one new item first and the others shifted down, the last dropping off.
+fn prepend_item(var: &Variable, current: &SecretString) -> Result<SecretString> {
+    let Kind::Secret(generator) = &var.kind else {
+        unreachable!("the schema allows prepend only for secret lists");
+    };
+    let one = Generator {
+        count: 1,
+        ..generator.clone()
+    };
+    let item = one
+        .generate(&mut rand::rngs::OsRng)
+        .map_err(|detail| Error::Generate {
+            name: var.name.clone(),
+            detail,
+        })?;
+    let mut value = SecretBuf::with_capacity(generator.value_len());
+    value.push_str(item.expose_secret());
+    for old in current
+        .expose_secret()
+        .split(generator.separator.as_str())
+        .take(generator.count - 1)
+    {
+        value.push_str(&generator.separator);
+        value.push_str(old);
+    }
+    Ok(value.to_secret())
 }

@@ -8,12 +8,17 @@
 //!   "variables": { "REDIS_PASSWORD": { "value": "...", "created": "...", "rotated": "..." } } }
 //! ```
 //!
+//! Every stored value keeps its previous versions (bounded by the schema) with when and by
+//! whom each was set, for `history` and `rollback`. A random key kept inside the vault keys
+//! the short HMAC fingerprints that `history`, `diff` and `textconv` show instead of values.
+//!
 //! Derived values are not stored: `render` computes them from the stored ones, so they can
 //! never disagree. A hashed variable stores its plaintext and, in `hash`, the PHC string
 //! computed once from it. The recipients are recorded inside the encrypted plaintext too, so a
 //! swapped `.recipients` file (which is public and committed) cannot make the next write
 //! encrypt the secrets to someone else unnoticed.
 
+pub mod audit;
 pub mod crypto;
 pub mod keys;
 pub mod store;
@@ -21,8 +26,11 @@ pub mod store;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use hmac::{Hmac, Mac};
+use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -41,11 +49,14 @@ pub struct Vault {
     pub schema: String,
     /// The public recipients the vault is encrypted to.
     pub recipients: Vec<String>,
+    /// The key of the value fingerprints (HMAC-SHA256), random per vault.
+    #[serde(serialize_with = "expose")]
+    fingerprint_key: SecretString,
     /// Stored values by variable name.
     pub variables: BTreeMap<String, Entry>,
 }
 
-/// One stored value. Its `Debug` shows dates only.
+/// One stored value and its previous versions. Its `Debug` shows dates only.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
@@ -59,10 +70,47 @@ pub struct Entry {
         serialize_with = "expose_option"
     )]
     pub hash: Option<SecretString>,
-    /// When the value was first stored (RFC 3339, UTC).
+    /// When the variable was first stored (RFC 3339, UTC).
     pub created: String,
-    /// When the value was last generated (RFC 3339, UTC).
+    /// When the current value was set (RFC 3339, UTC).
     pub rotated: String,
+    /// How the current value was set, and by whom.
+    pub set_by: Provenance,
+    /// Previous values, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Version>,
+}
+
+/// How and by whom a value was set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The operation: `init`, `rotate`, `rollback`.
+    pub how: String,
+    /// Who did it: the public recipient of the identity in use, or `-` when none was used.
+    pub by: String,
+}
+
+/// A previous value of a variable.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Version {
+    /// The value.
+    #[serde(serialize_with = "expose")]
+    pub value: SecretString,
+    /// Its PHC string, for a hashed variable.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_option"
+    )]
+    pub hash: Option<SecretString>,
+    /// When it was set.
+    pub set: String,
+    /// When it was replaced.
+    pub retired: String,
+    /// How and by whom it was set.
+    pub set_by: Provenance,
 }
 
 fn expose<S: Serializer>(secret: &SecretString, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -86,39 +134,95 @@ pub fn now() -> String {
 
 impl Entry {
     /// A value stored now.
-    pub fn new(value: SecretString, hash: Option<SecretString>) -> Self {
+    pub fn new(value: SecretString, hash: Option<SecretString>, set_by: Provenance) -> Self {
         let now = now();
         Entry {
             value,
             hash,
             created: now.clone(),
             rotated: now,
+            set_by,
+            history: Vec::new(),
         }
+    }
+
+    /// Makes `value` current, keeping the current one as the newest of at most `keep`
+    /// previous versions.
+    pub fn replace(
+        &mut self,
+        value: SecretString,
+        hash: Option<SecretString>,
+        set_by: Provenance,
+        keep: usize,
+    ) {
+        let now = now();
+        let previous = Version {
+            value: std::mem::replace(&mut self.value, value),
+            hash: std::mem::replace(&mut self.hash, hash),
+            set: std::mem::replace(&mut self.rotated, now.clone()),
+            retired: now,
+            set_by: std::mem::replace(&mut self.set_by, set_by),
+        };
+        self.history.insert(0, previous);
+        self.history.truncate(keep);
+    }
+
+    /// Makes previous version `index` (0 = newest) current again; the current value becomes
+    /// the newest previous version.
+    pub fn restore(&mut self, index: usize, set_by: Provenance, keep: usize) {
+        let version = self.history.remove(index);
+        // The history gained room above, so the restored value's slot is reused.
+        self.replace(version.value, version.hash, set_by, keep.max(1));
+        self.history.truncate(keep);
     }
 }
 
 impl Vault {
     /// An empty vault for `schema`, encrypted to `recipients`.
     pub fn new(schema: &str, recipients: Vec<String>) -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(&mut *key);
         Vault {
             format: FORMAT.into(),
             schema: schema.into(),
             recipients,
+            fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
         }
+    }
+
+    /// The first 8 hex digits of HMAC-SHA256(vault key, name NUL value): enough to see that a
+    /// value changed, useless for guessing it without the vault.
+    pub fn fingerprint(&self, name: &str, value: &str) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.fingerprint_key.expose_secret().as_bytes())
+                .expect("HMAC takes any key length");
+        mac.update(name.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..4])
     }
 
     /// Serializes to JSON in a buffer sized so it never reallocates, and is wiped on drop.
     fn to_plaintext(&self) -> Zeroizing<Vec<u8>> {
         // JSON escaping turns one byte into at most six (`\u00XX`).
+        fn len(secret: &SecretString) -> usize {
+            secret.expose_secret().len()
+        }
         let bound = 256
+            + 6 * len(&self.fingerprint_key)
             + self.recipients.iter().map(|r| r.len() + 16).sum::<usize>()
             + self
                 .variables
                 .iter()
                 .map(|(name, e)| {
-                    let hash = e.hash.as_ref().map_or(0, |h| h.expose_secret().len());
-                    name.len() + 6 * (e.value.expose_secret().len() + hash) + 200
+                    let secrets = len(&e.value) + e.hash.as_ref().map_or(0, len);
+                    let history: usize = e
+                        .history
+                        .iter()
+                        .map(|v| 6 * (len(&v.value) + v.hash.as_ref().map_or(0, len)) + 400)
+                        .sum();
+                    name.len() + 6 * secrets + 400 + history
                 })
                 .sum::<usize>();
         let mut out = Zeroizing::new(Vec::with_capacity(bound));
@@ -161,17 +265,7 @@ impl Vault {
             }
             Err(e) => return Err(Error::io("read", path, e)),
         };
-        let plaintext = crypto::decrypt(&ciphertext, &identities.keys).map_err(|f| match f {
-            crypto::DecryptFailure::NoMatchingKey => Error::WrongIdentity {
-                vault: path.clone(),
-                identity: identities.path.clone(),
-            },
-            crypto::DecryptFailure::Damaged(detail) => Error::VaultDamaged {
-                path: path.clone(),
-                detail,
-            },
-        })?;
-        let vault = Vault::from_plaintext(&plaintext, path)?;
+        let vault = Vault::decrypt(&ciphertext, identities, path)?;
         if vault.schema != schema {
             return Err(Error::VaultSchemaMismatch {
                 path: path.clone(),
@@ -180,6 +274,21 @@ impl Vault {
             });
         }
         Ok(vault)
+    }
+
+    /// Decrypts and parses vault bytes read from `path`, whatever schema they belong to.
+    pub fn decrypt(ciphertext: &[u8], identities: &Identities, path: &Path) -> Result<Vault> {
+        let plaintext = crypto::decrypt(ciphertext, &identities.keys).map_err(|f| match f {
+            crypto::DecryptFailure::NoMatchingKey => Error::WrongIdentity {
+                vault: path.to_path_buf(),
+                identity: identities.path.clone(),
+            },
+            crypto::DecryptFailure::Damaged(detail) => Error::VaultDamaged {
+                path: path.to_path_buf(),
+                detail,
+            },
+        })?;
+        Vault::from_plaintext(&plaintext, path)
     }
 
     /// Encrypts the vault to its recipients and atomically replaces the file (mode 0600).
@@ -251,20 +360,24 @@ mod tests {
     #[test]
     fn plaintext_round_trips_and_debug_hides_values() {
         let mut vault = Vault::new("s", vec!["age1x".into()]);
-        vault.variables.insert(
-            "A".into(),
-            Entry::new(SecretString::from("v\"al\\ue"), None),
-        );
-        vault.variables.insert(
-            "H".into(),
-            Entry::new(
-                SecretString::from("plain"),
-                Some(SecretString::from("$argon2id$x")),
-            ),
-        );
+        let by = || Provenance {
+            how: "init".into(),
+            by: "-".into(),
+        };
+        let first = Entry::new(SecretString::from("v\"al\\ue"), None, by());
+        vault.variables.insert("A".into(), first);
+        let hashed = SecretString::from("$argon2id$x");
+        let entry = Entry::new(SecretString::from("plain"), Some(hashed), by());
+        vault.variables.insert("H".into(), entry);
+        let a = vault.variables.get_mut("A").unwrap();
+        a.replace(SecretString::from("second"), None, by(), 5);
         let text = vault.to_plaintext();
         let back = Vault::from_plaintext(&text, Path::new("v")).unwrap();
-        assert_eq!(back.variables["A"].value.expose_secret(), "v\"al\\ue");
+        assert_eq!(back.variables["A"].value.expose_secret(), "second");
+        assert_eq!(
+            back.variables["A"].history[0].value.expose_secret(),
+            "v\"al\\ue"
+        );
         assert_eq!(
             back.variables["H"].hash.as_ref().unwrap().expose_secret(),
             "$argon2id$x"
@@ -275,11 +388,72 @@ mod tests {
 
     #[test]
     fn format_errors_never_quote_content() {
-        let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"variables":{"A":{"value":123456789,"created":"","rotated":""}}}"#;
+        let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"fingerprint_key":"k","variables":{"A":{"value":123456789,"created":"","rotated":""}}}"#;
         let err = Vault::from_plaintext(text, Path::new("v"))
             .unwrap_err()
             .to_string();
         assert!(!err.contains("123456789"), "{err}");
         assert!(err.contains("unexpected structure"), "{err}");
+    }
+
+    fn entry_with_history(values: &[&str], keep: usize) -> Entry {
+        let by = |how: &str| Provenance {
+            how: how.into(),
+            by: "-".into(),
+        };
+        let mut entry = Entry::new(SecretString::from(values[0]), None, by("init"));
+        for v in &values[1..] {
+            entry.replace(SecretString::from(*v), None, by("rotate"), keep);
+        }
+        entry
+    }
+
+    fn shown(entry: &Entry) -> Vec<&str> {
+        std::iter::once(entry.value.expose_secret())
+            .chain(entry.history.iter().map(|v| v.value.expose_secret()))
+            .collect()
+    }
+
+    #[test]
+    fn history_is_newest_first_and_bounded() {
+        let entry = entry_with_history(&["a", "b", "c", "d"], 2);
+        assert_eq!(shown(&entry), ["d", "c", "b"]);
+        assert_eq!(entry.history[0].set_by.how, "rotate");
+        assert_eq!(entry_with_history(&["a", "b"], 0).history.len(), 0);
+    }
+
+    #[test]
+    fn restore_swaps_the_current_value_into_history() {
+        let mut entry = entry_with_history(&["a", "b", "c"], 5);
+        entry.restore(
+            1,
+            Provenance {
+                how: "rollback".into(),
+                by: "-".into(),
+            },
+            5,
+        );
+        assert_eq!(shown(&entry), ["a", "c", "b"]);
+        assert_eq!(entry.set_by.how, "rollback");
+        let mut full = entry_with_history(&["a", "b", "c"], 2);
+        full.restore(
+            1,
+            Provenance {
+                how: "rollback".into(),
+                by: "-".into(),
+            },
+            2,
+        );
+        assert_eq!(shown(&full), ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_per_vault_and_name() {
+        let a = Vault::new("s", vec![]);
+        let b = Vault::new("s", vec![]);
+        assert_eq!(a.fingerprint("X", "v").len(), 8);
+        assert_eq!(a.fingerprint("X", "v"), a.fingerprint("X", "v"));
+        assert_ne!(a.fingerprint("X", "v"), a.fingerprint("Y", "v"));
+        assert_ne!(a.fingerprint("X", "v"), b.fingerprint("X", "v"));
     }
 }

@@ -20,6 +20,8 @@ pub struct VaultFiles {
     pub vault: PathBuf,
     /// Its public recipients, one per line (`vault/alecia.recipients`).
     pub recipients: PathBuf,
+    /// The audit trail (`vault/alecia.audit`).
+    pub audit: PathBuf,
     lock: PathBuf,
 }
 
@@ -33,6 +35,7 @@ impl VaultFiles {
     /// The files of the vault at `vault`.
     pub fn new(vault: PathBuf) -> Self {
         let recipients = vault.with_extension("recipients");
+        let audit = vault.with_extension("audit");
         let mut lock_name = std::ffi::OsString::from(".");
         lock_name.push(vault.file_name().unwrap_or_default());
         lock_name.push(".lock");
@@ -40,6 +43,7 @@ impl VaultFiles {
         VaultFiles {
             vault,
             recipients,
+            audit,
             lock,
         }
     }

@@ -134,7 +134,12 @@ fn init_render_rotate_render_on_the_bundled_schema() {
     assert_formats(&after, plaintext.trim_end());
 
     let out = s
-        .run(&["rotate", "POSTGRES_PASSWORD", "VAULTWARDEN_ADMIN_TOKEN"])
+        .run(&[
+            "rotate",
+            "--force",
+            "POSTGRES_PASSWORD",
+            "VAULTWARDEN_ADMIN_TOKEN",
+        ])
         .ok();
     assert_eq!(
         out,
@@ -301,7 +306,12 @@ fn secret_files_are_private_and_recipients_public() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 3, "no temporary file left: {leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        4,
+        "vault, recipients, lock, audit; no temporary file: {leftovers:?}"
+    );
+    assert_eq!(mode("vault/alecia.audit"), 0o644);
 }
 
 #[test]

@@ -1,0 +1,58 @@
+//! `envgen rollback NAME [--to N]`: make a previous value current again.
+
+use std::io::Write;
+
+use super::{Context, emit, print_steps, provenance};
+use crate::cli::RollbackArgs;
+use crate::error::{Error, Result};
+
+pub(super) fn run(
+    ctx: &Context,
+    args: &RollbackArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let schema = &ctx.schema;
+    let index = ctx.rotatable(&args.name)?;
+    ctx.check_guards(&[index], args.force)?;
+    let var = &schema.variables()[index];
+
+    let _lock = ctx.files.lock()?;
+    let mut opened = ctx.open()?;
+    opened.vault.reconcile_recipients(&ctx.files, false)?;
+    let entry = opened
+        .vault
+        .variables
+        .get_mut(&var.name)
+        .ok_or_else(|| Error::MissingValues {
+            names: vec![var.name.clone()],
+            vault: ctx.files.vault.clone(),
+        })?;
+    let version = args.to as usize;
+    if version > entry.history.len() {
+        return Err(Error::NoSuchVersion {
+            name: var.name.clone(),
+            asked: args.to,
+            available: entry.history.len(),
+        });
+    }
+    let restored_set = entry.history[version - 1].set.clone();
+    entry.restore(
+        version - 1,
+        provenance("rollback", &opened.actor),
+        var.rotation.history,
+    );
+    opened.vault.save(&ctx.files)?;
+    ctx.audit(err, "rollback", &[var.name.as_str()], &opened.actor);
+
+    let mut report = format!(
+        "rolled back {} to version {version} (set {restored_set})\n",
+        var.name
+    );
+    for i in schema.dependents(&[index]) {
+        report.push_str(&format!("re-derived {}\n", schema.variables()[i].name));
+    }
+    emit(out, report.as_bytes())?;
+    print_steps(err, schema, &[index]);
+    Ok(())
+}

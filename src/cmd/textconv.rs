@@ -1,0 +1,47 @@
+//! `envgen textconv FILE`: a vault as text for `git diff`: recipients, then one line per
+//! variable with its keyed fingerprint and when it was set. Never a value.
+//!
+//! git runs it on a temporary copy of each side of a diff. A version this identity cannot
+//! open is shown as a one-line note instead of failing, so `git diff` keeps working.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use secrecy::ExposeSecret;
+
+use super::emit;
+use crate::cli::TextconvArgs;
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+use crate::vault::keys::{Identities, IdentityPath};
+
+pub(super) fn run(
+    args: &TextconvArgs,
+    identity_flag: Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let identities = Identities::load(&IdentityPath::resolve(identity_flag)?)?;
+    let bytes = std::fs::read(&args.file).map_err(|e| Error::io("read", &args.file, e))?;
+    let text = match Vault::decrypt(&bytes, &identities, &args.file) {
+        Ok(vault) => describe(&vault),
+        Err(e) => format!("# envgen cannot show this version: {e}\n"),
+    };
+    emit(out, text.as_bytes())
+}
+
+fn describe(vault: &Vault) -> String {
+    let mut text = format!("# envgen vault of schema {}\n", vault.schema);
+    for r in &vault.recipients {
+        text.push_str(&format!("recipient {r}\n"));
+    }
+    for (name, entry) in &vault.variables {
+        text.push_str(&format!(
+            "{name} {} set {} by {} ({})\n",
+            vault.fingerprint(name, entry.value.expose_secret()),
+            entry.rotated,
+            entry.set_by.by,
+            entry.set_by.how,
+        ));
+    }
+    text
+}

@@ -1,0 +1,469 @@
+//! Rotation a production operator can trust: history, rollback, guards, dry runs, due dates,
+//! the audit trail, and reviewable diffs, through the real binary.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use crate::testkit::{Sandbox, python_dotenv, rendered_values};
+
+fn initialized() -> Sandbox {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    s
+}
+
+/// Every value the vault holds, current and previous, as the age CLI decrypts it.
+fn every_stored_value(s: &Sandbox) -> Vec<String> {
+    let json = s.age_decrypt();
+    let mut values = Vec::new();
+    for entry in json["variables"].as_object().unwrap().values() {
+        values.push(entry["value"].as_str().unwrap().to_string());
+        values.extend(entry["hash"].as_str().map(String::from));
+        for v in entry["history"].as_array().into_iter().flatten() {
+            values.push(v["value"].as_str().unwrap().to_string());
+            values.extend(v["hash"].as_str().map(String::from));
+        }
+    }
+    values.retain(|v| v != "alecia" && v != "aleciaadmin");
+    values
+}
+
+#[test]
+fn rotate_then_rollback_restores_the_exact_old_value_and_its_dependents() {
+    let s = initialized();
+    let original = rendered_values(&s);
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    let rotated = rendered_values(&s);
+    assert_ne!(rotated["REDIS_PASSWORD"], original["REDIS_PASSWORD"]);
+
+    let history = s.run(&["history", "REDIS_PASSWORD"]).ok();
+    let rows: Vec<&str> = history.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(rows[0].starts_with("VERSION"));
+    assert!(
+        rows[1].starts_with("current") && rows[1].contains(" rotate "),
+        "{history}"
+    );
+    assert!(
+        rows[2].starts_with("1 ") && rows[2].contains(" rotate "),
+        "{history}"
+    );
+    assert!(
+        rows[3].starts_with("2 ") && rows[3].contains(" init "),
+        "{history}"
+    );
+    assert_eq!(rows.len(), 4);
+
+    let out = s.run(&["rollback", "REDIS_PASSWORD", "--to", "2"]).ok();
+    assert!(
+        out.starts_with("rolled back REDIS_PASSWORD to version 2 (set "),
+        "{out}"
+    );
+    assert!(out.ends_with("re-derived REDIS_URL\n"), "{out}");
+    // Read back through the real python-dotenv: every variable is exactly as at init.
+    assert_eq!(rendered_values(&s), original);
+
+    // The rollback itself went into history and can be undone.
+    s.run(&["rollback", "REDIS_PASSWORD"]).ok();
+    assert_eq!(
+        rendered_values(&s)["REDIS_PASSWORD"],
+        rotated["REDIS_PASSWORD"]
+    );
+
+    let err = s.run(&["rollback", "REDIS_PASSWORD", "--to", "9"]).fails();
+    assert!(
+        err.contains("REDIS_PASSWORD has 2 previous version(s); there is no version 9"),
+        "{err}"
+    );
+    let err = s.run(&["rollback", "REDIS_URL"]).fails();
+    assert!(
+        err.contains("REDIS_URL is derived from REDIS_PASSWORD"),
+        "{err}"
+    );
+}
+
+#[test]
+fn guarded_variables_are_refused_without_force_and_the_vault_is_untouched() {
+    let s = initialized();
+    let vault = s.read("vault/alecia.age");
+    let audit = s.read("vault/alecia.audit");
+    for (name, impact, breaks) in [
+        ("AP_ENCRYPTION_KEY", "data", "saved connections"),
+        ("POSTGRES_PASSWORD", "op", "ALTER ROLE"),
+        ("PLAUSIBLE_TOTP_VAULT_KEY", "data", "2FA"),
+    ] {
+        let err = s.run(&["rotate", name]).fails();
+        assert!(
+            err.contains(&format!("refusing to change {name}:")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{name} (impact: {impact}):")),
+            "{err}"
+        );
+        assert!(err.contains(breaks) || name == "POSTGRES_PASSWORD", "{err}");
+        assert!(err.contains("--force"), "{err}");
+        assert_eq!(s.read("vault/alecia.age"), vault, "byte-for-byte unchanged");
+        assert_eq!(
+            s.read("vault/alecia.audit"),
+            audit,
+            "nothing happened, nothing logged"
+        );
+    }
+    // Mixed with a free one, nothing at all is rotated.
+    s.run(&["rotate", "REDIS_PASSWORD", "AP_ENCRYPTION_KEY"])
+        .fails();
+    assert_eq!(s.read("vault/alecia.age"), vault);
+
+    let before = rendered_values(&s);
+    let forced = s.run(&["rotate", "--force", "POSTGRES_PASSWORD"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(
+        forced.stdout,
+        "rotated POSTGRES_PASSWORD\nre-derived DATABASE_URL\n"
+    );
+    assert!(
+        forced.stderr.contains(
+            "next steps for POSTGRES_PASSWORD:\n  1. Before deploying, change it inside PostgreSQL"
+        ),
+        "{}",
+        forced.stderr
+    );
+    assert!(forced.stderr.contains("ALTER ROLE"));
+    let after = rendered_values(&s);
+    let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
+    assert_eq!(changed, ["DATABASE_URL", "POSTGRES_PASSWORD"]);
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let s = initialized();
+    let vault = s.read("vault/alecia.age");
+    let audit = s.read("vault/alecia.audit");
+    let out = s.run(&[
+        "rotate",
+        "--dry-run",
+        "POSTGRES_PASSWORD",
+        "CLICKHOUSE_PASSWORD",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "would rotate POSTGRES_PASSWORD (impact op: needs --force)\nwould rotate CLICKHOUSE_PASSWORD\n\
+         would re-derive DATABASE_URL\nwould re-derive CLICKHOUSE_DATABASE_URL\n"
+    );
+    assert!(out.stderr.contains("dry run: nothing was changed"));
+    assert_eq!(s.read("vault/alecia.age"), vault);
+    assert_eq!(s.read("vault/alecia.audit"), audit);
+}
+
+#[test]
+fn rotate_all_renews_exactly_the_free_secrets() {
+    let s = initialized();
+    let before = rendered_values(&s);
+    let run = s.run(&["rotate", "--all"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("not rotated by --all (guarded; rotate each with --force when ready): POSTGRES_PASSWORD, MINIO_ROOT_PASSWORD"), "{}", run.stderr);
+    let after = rendered_values(&s);
+    let changed: Vec<&str> = before
+        .keys()
+        .filter(|k| before[*k] != after[*k])
+        .map(String::as_str)
+        .collect();
+    let expected = [
+        "AP_JWT_SECRET",
+        "CLICKHOUSE_DATABASE_URL",
+        "CLICKHOUSE_PASSWORD",
+        "HOCUSPOCUS_SECRET",
+        "REDIS_PASSWORD",
+        "REDIS_URL",
+        "SEARXNG_SECRET",
+        "STRAPI_ADMIN_JWT_SECRET",
+        "STRAPI_APP_KEYS",
+        "STRAPI_JWT_SECRET",
+        "STRAPI_TRANSFER_TOKEN_SALT",
+        "VAULTWARDEN_ADMIN_TOKEN",
+    ];
+    assert_eq!(changed, expected);
+}
+
+#[test]
+fn strapi_app_keys_rotate_by_putting_a_new_key_first() {
+    let s = initialized();
+    let old: Vec<String> = rendered_values(&s)["STRAPI_APP_KEYS"]
+        .split(',')
+        .map(String::from)
+        .collect();
+    s.run(&["rotate", "STRAPI_APP_KEYS"]).ok();
+    let new: Vec<String> = rendered_values(&s)["STRAPI_APP_KEYS"]
+        .split(',')
+        .map(String::from)
+        .collect();
+    assert_eq!(new.len(), 4);
+    assert!(!old.contains(&new[0]), "a fresh key signs");
+    assert_eq!(
+        new[1..],
+        old[..3],
+        "the previous keys still verify; the oldest is dropped"
+    );
+}
+
+#[test]
+fn the_history_bound_holds() {
+    let s = initialized();
+    for _ in 0..8 {
+        s.run(&["rotate", "SEARXNG_SECRET"]).ok();
+    }
+    let json = s.age_decrypt();
+    assert_eq!(
+        json["variables"]["SEARXNG_SECRET"]["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let history = s.run(&["history", "SEARXNG_SECRET"]).ok();
+    assert!(
+        history.starts_with("# SEARXNG_SECRET: 5 previous version(s) kept of at most 5\n"),
+        "{history}"
+    );
+    assert_eq!(history.lines().count(), 2 + 6);
+}
+
+#[test]
+fn no_command_but_render_and_get_prints_a_value() {
+    let s = initialized();
+    for name in [
+        "REDIS_PASSWORD",
+        "STRAPI_APP_KEYS",
+        "VAULTWARDEN_ADMIN_TOKEN",
+    ] {
+        s.run(&["rotate", name]).ok();
+    }
+    s.run(&["rotate", "--force", "AP_ENCRYPTION_KEY"]).ok();
+    s.run(&["rollback", "REDIS_PASSWORD"]).ok();
+    std::fs::copy(s.path("vault/alecia.age"), s.path("old.age")).unwrap();
+    s.run(&["rotate", "HOCUSPOCUS_SECRET"]).ok();
+    let secrets = every_stored_value(&s);
+    assert!(
+        secrets.len() >= 30,
+        "current and previous values: {}",
+        secrets.len()
+    );
+
+    let mut runs = vec![
+        s.run(&["list"]),
+        s.run(&["check"]),
+        s.run(&["diff", "old.age"]),
+        s.run(&["textconv", "vault/alecia.age"]),
+        s.run(&["rotate", "--dry-run", "--all"]),
+        s.run(&["rotate", "--all"]),
+        s.run(&["rotate", "AP_ENCRYPTION_KEY"]),
+        s.run(&["rollback", "SEARXNG_SECRET"]),
+        s.run(&["init"]),
+        s.run(&["--help"]),
+        s.run(&["rotate", "--help"]),
+    ];
+    let schema = String::from_utf8(s.read("schema/alecia.toml")).unwrap();
+    for line in schema.lines().filter_map(|l| l.strip_prefix("name = \"")) {
+        runs.push(s.run(&["history", line.trim_end_matches('"')]));
+    }
+    let audit = String::from_utf8(s.read("vault/alecia.audit")).unwrap();
+    for run in &runs {
+        for secret in &secrets {
+            for text in [&run.stdout, &run.stderr, &audit] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a value was printed: {text}"
+                );
+                assert!(
+                    !text.contains(&secret[..16]),
+                    "part of a value was printed: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn check_reports_overdue_and_missing_values() {
+    let s = initialized();
+    let ok = s.run(&["check"]);
+    assert_eq!(
+        (
+            ok.code,
+            ok.stdout
+                .starts_with("ok: vault/alecia.age holds every variable")
+        ),
+        (0, true),
+        "{}",
+        ok.stdout
+    );
+
+    let schema = String::from_utf8(s.read("schema/alecia.toml")).unwrap();
+    let short = schema.replacen("max_age = \"180d\"", "max_age = \"2s\"", 1);
+    s.write("schema/alecia.toml", &short);
+    // Dates have whole seconds: 3.1 s later the value is surely older than 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let overdue = s.run(&["check"]);
+    assert_eq!(overdue.code, 1, "{}", overdue.stderr);
+    assert!(
+        overdue
+            .stdout
+            .starts_with("overdue REDIS_PASSWORD: rotated "),
+        "{}",
+        overdue.stdout
+    );
+    assert!(overdue.stdout.contains("max age 2s"), "{}", overdue.stdout);
+    assert!(
+        s.run(&["list"])
+            .ok()
+            .lines()
+            .any(|l| l.starts_with("REDIS_PASSWORD") && l.contains("OVERDUE"))
+    );
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    assert_eq!(s.run(&["check"]).code, 0);
+
+    let extra = format!(
+        "{short}\n[[variable]]\nname = \"LATE\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 8\ndescription = \"d\"\nservices = [\"x\"]\n"
+    );
+    s.write("schema/alecia.toml", &extra);
+    let missing = s.run(&["check"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stdout.contains("missing LATE: run `envgen init`"),
+        "{}",
+        missing.stdout
+    );
+}
+
+#[test]
+fn the_audit_trail_records_operations_names_and_actor_only() {
+    let s = initialized();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rollback", "REDIS_PASSWORD"]).ok();
+    s.run(&["render"]).ok();
+    s.run(&["rotate", "AP_ENCRYPTION_KEY"]).fails();
+    let me = String::from_utf8(s.read("id.txt")).unwrap();
+    let me = me
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    let lines: Vec<serde_json::Value> = String::from_utf8(s.read("vault/alecia.audit"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ops: Vec<&str> = lines.iter().map(|l| l["op"].as_str().unwrap()).collect();
+    assert_eq!(
+        ops,
+        ["init", "rotate", "rollback", "render"],
+        "a refused rotation is not logged"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["by"] == me.as_str() && l["time"].as_str().unwrap().ends_with('Z'))
+    );
+    assert_eq!(lines[1]["names"], serde_json::json!(["REDIS_PASSWORD"]));
+    assert_eq!(lines[0]["names"].as_array().unwrap().len(), 25);
+}
+
+#[test]
+fn diff_names_what_changed_between_two_versions_of_the_vault() {
+    let s = initialized();
+    std::fs::copy(s.path("vault/alecia.age"), s.path("old.age")).unwrap();
+    let same = s.run(&["diff", "old.age"]);
+    assert_eq!((same.code, same.stdout.as_str()), (0, ""));
+
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    let diff = s.run(&["diff", "old.age"]);
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    let lines: Vec<&str> = diff.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", diff.stdout);
+    let parts: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(parts[..2], ["changed", "REDIS_PASSWORD"]);
+    assert_eq!((parts[2].len(), parts[3], parts[4].len()), (8, "->", 8));
+    assert_ne!(parts[2], parts[4]);
+    assert_eq!(lines[1], "re-derived REDIS_URL");
+
+    s.write("notavault.age", "POSTGRES_PASSWORD=x\n");
+    let err = s.run(&["diff", "notavault.age"]).fails();
+    assert!(
+        err.contains("notavault.age is not an age-encrypted vault"),
+        "{err}"
+    );
+}
+
+fn git(s: &Sandbox, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(s.dir.path())
+        .env("HOME", s.path("home"))
+        .env("ENVGEN_IDENTITY", s.path("id.txt"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn git_diff_shows_which_variables_changed_through_textconv() {
+    let s = initialized();
+    let envgen = assert_cmd::cargo::cargo_bin("envgen");
+    git(&s, &["init", "-q"]);
+    git(&s, &["config", "user.email", "t@example.invalid"]);
+    git(&s, &["config", "user.name", "t"]);
+    git(
+        &s,
+        &[
+            "config",
+            "diff.envgen.textconv",
+            &format!("{} textconv", envgen.display()),
+        ],
+    );
+    s.write(".gitattributes", "vault/*.age diff=envgen\n");
+    git(
+        &s,
+        &[
+            "add",
+            ".gitattributes",
+            "vault/alecia.age",
+            "vault/alecia.recipients",
+        ],
+    );
+    git(&s, &["commit", "-qm", "init"]);
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    let diff = git(&s, &["diff", "vault/alecia.age"]);
+    let removed: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    let added: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(removed.len(), 1, "{diff}");
+    assert_eq!(added.len(), 1, "{diff}");
+    assert!(
+        removed[0].starts_with("-REDIS_PASSWORD ") && added[0].starts_with("+REDIS_PASSWORD "),
+        "{diff}"
+    );
+    assert!(added[0].contains("(rotate)"), "{diff}");
+    let values: BTreeMap<String, String> = python_dotenv(&{
+        s.render_to(".env");
+        s.path(".env")
+    });
+    for value in values.values().filter(|v| v.len() > 16) {
+        assert!(
+            !diff.contains(&value[..16]),
+            "git diff shows a value: {diff}"
+        );
+    }
+}

@@ -12,9 +12,11 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
     let index = ctx.schema.require(&args.name)?;
     let var = &ctx.schema.variables()[index];
     if !var.kind.is_stored() {
-        return Err(ctx
-            .rotatable(&args.name)
-            .expect_err("derived variables are not rotatable"));
+        return Err(Error::NotRotatable {
+            name: var.name.clone(),
+            kind: format!("derived from {}", ctx.sources(index)),
+            hint: "it has no history of its own: see the history of what it is built from".into(),
+        });
     }
     let opened = ctx.open()?;
     let vault = &opened.vault;

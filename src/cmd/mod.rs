@@ -129,20 +129,23 @@ impl Context {
                 kind: "a fixed value, not a generated secret".into(),
                 hint: "fixed values keep the value chosen at init".into(),
             }),
-            Kind::Derived(_) => {
-                let sources: Vec<&str> = schema
-                    .sources(index)
-                    .into_iter()
-                    .map(|i| schema.variables()[i].name.as_str())
-                    .collect();
-                Err(Error::NotRotatable {
-                    name: name.into(),
-                    kind: format!("derived from {}", sources.join(", ")),
-                    hint: "rotate the secret it is built from; it is re-derived automatically"
-                        .into(),
-                })
-            }
+            Kind::Derived(_) => Err(Error::NotRotatable {
+                name: name.into(),
+                kind: format!("derived from {}", self.sources(index)),
+                hint: "rotate the secret it is built from; it is re-derived automatically".into(),
+            }),
         }
+    }
+
+    /// The stored variables a derived one is built from, as `A, B`.
+    fn sources(&self, index: usize) -> String {
+        let names: Vec<&str> = self
+            .schema
+            .sources(index)
+            .into_iter()
+            .map(|i| self.schema.variables()[i].name.as_str())
+            .collect();
+        names.join(", ")
     }
 
     /// Refuses to change guarded variables (rotation impact op or data) unless forced.

@@ -171,9 +171,7 @@ impl Entry {
     /// the newest previous version.
     pub fn restore(&mut self, index: usize, set_by: Provenance, keep: usize) {
         let version = self.history.remove(index);
-        // The history gained room above, so the restored value's slot is reused.
-        self.replace(version.value, version.hash, set_by, keep.max(1));
-        self.history.truncate(keep);
+        self.replace(version.value, version.hash, set_by, keep);
     }
 }
 

@@ -293,6 +293,42 @@ impl Generator {
         text
     }
 
+    /// Checks that `value` has the shape this generator produces (count, lengths, alphabet),
+    /// saying how it differs without quoting it.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        let items: Vec<&str> = if self.count > 1 {
+            value.split(self.separator.as_str()).collect()
+        } else {
+            vec![value]
+        };
+        let expected = format!(
+            "{} of {}",
+            self.encoding.name(),
+            self.encoding.length_phrase()
+        );
+        if items.len() != self.count {
+            return Err(format!(
+                "{} item(s), the schema says {} x {expected}",
+                items.len(),
+                self.count
+            ));
+        }
+        let symbols = self.encoding.symbols();
+        for item in items {
+            if item.len() != self.encoding.item_len() {
+                return Err(format!(
+                    "{} characters, the schema says {expected} ({} characters)",
+                    item.chars().count(),
+                    self.encoding.item_len()
+                ));
+            }
+            if !item.bytes().all(|b| symbols.contains(&b)) {
+                return Err(format!("characters outside {expected}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Draws a new value.
     ///
     /// Fails only when the `require` list could not be met after many draws, which schema
@@ -519,6 +555,32 @@ mod tests {
         assert!(Alphabet::custom("ab\n").unwrap_err().contains("printable"));
         assert!(Alphabet::custom("é€").is_err());
         assert!(Alphabet::custom("a").unwrap_err().contains("two"));
+    }
+
+    #[test]
+    fn check_describes_a_mismatch_without_the_value() {
+        let keys = Generator {
+            encoding: Encoding::Base64 { bytes: 16 },
+            count: 4,
+            separator: ",".into(),
+            require: vec![],
+        };
+        let value = keys.generate(&mut rand::rngs::OsRng).unwrap();
+        assert!(keys.check(value.expose_secret()).is_ok());
+        assert_eq!(
+            keys.check("a,b").unwrap_err(),
+            "2 item(s), the schema says 4 x base64 of 16 bytes"
+        );
+        let ap = Generator::single(Encoding::Hex { bytes: 16 });
+        let long = "ab".repeat(32);
+        assert_eq!(
+            ap.check(&long).unwrap_err(),
+            "64 characters, the schema says hex of 16 bytes (32 characters)"
+        );
+        assert_eq!(
+            ap.check(&"Z".repeat(32)).unwrap_err(),
+            "characters outside hex of 16 bytes"
+        );
     }
 
     #[test]

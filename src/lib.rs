@@ -6,6 +6,8 @@
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
 //! - [`vault`]: the age-encrypted store, its keys and its atomic, locked files;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
+//! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
+//!   as compose does (for `import` and `diff`);
 //! - [`cli`] and [`cmd`]: the command line and the commands; [`error`]: every message.
 //!
 //! Secret values live in [`secrecy::SecretString`] or [`secret::SecretBuf`], are wiped when
@@ -16,6 +18,8 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod compose;
+pub mod dotenv;
 pub mod error;
 pub mod generate;
 pub mod hash;

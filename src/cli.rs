@@ -13,6 +13,9 @@ Examples:
   envgen rollback REDIS_PASSWORD      put the previous value back
   envgen check                        exit 1 if a value is missing or overdue (for cron / CI)
   envgen render > .env                write the .env (inside the deployment pipeline only)
+  envgen exec -- docker compose up -d run a command with every variable, writing no file
+  envgen check --compose docker-compose.yml   every ${VAR} the schema must provide
+  envgen import .env                  adopt the secrets of a running stack
   envgen get VAULTWARDEN_ADMIN_TOKEN --plaintext
   envgen list                         names, kinds, formats and dates; never values
   envgen keygen -o ci-identity.txt    a new identity for a CI runner
@@ -61,10 +64,30 @@ pub enum Command {
     /// Print the whole .env to stdout, quoted for docker compose and python-dotenv.
     ///
     /// Fails, printing nothing, if any variable of the schema is missing from the vault.
+    /// Refuses to print to a terminal unless --force. Other formats: shell (export lines for
+    /// eval), json, files (one 0600 file per variable in --output DIR, for compose secrets).
     #[command(
-        after_help = "Examples:\n  envgen render > .env\n  envgen render | docker compose --env-file /dev/stdin config"
+        after_help = "Examples:\n  envgen render > .env\n  envgen render --output /srv/alecia/.env\n  envgen render --format shell > env.sh && . ./env.sh\n  envgen render --format files --output /run/secrets/alecia --service plausible\n  envgen render --only DATABASE_URL,REDIS_URL --format json"
     )]
-    Render,
+    Render(RenderArgs),
+
+    /// Run a command with every variable in its environment, writing no file.
+    ///
+    /// envgen replaces itself with the command: exit code, signals and stdin are the
+    /// command's own, and its environment is the only copy of the values.
+    #[command(
+        after_help = "Examples:\n  envgen exec -- docker compose -f docker-compose.production.yml up -d\n  envgen exec --service plausible -- ./migrate.sh"
+    )]
+    Exec(ExecArgs),
+
+    /// Adopt the values of an existing .env into a new vault (a stack already running).
+    ///
+    /// Values are read as docker compose reads them and stored unchanged; variables the file
+    /// lacks are generated; lines the schema does not know are left out and named.
+    #[command(
+        after_help = "Examples:\n  scp server:/srv/alecia/.env /dev/stdin | envgen import /dev/stdin\n  envgen import old.env && shred -u old.env"
+    )]
+    Import(ImportArgs),
 
     /// Generate new values for the named secrets and re-derive what depends on them.
     ///
@@ -86,14 +109,18 @@ pub enum Command {
     /// fingerprint. Never values.
     History(HistoryArgs),
 
-    /// Check the vault: exit 1 if a variable is missing or older than its max_age.
-    #[command(after_help = "Examples:\n  envgen check || notify-ops \"envgen: rotation overdue\"")]
-    Check,
-
-    /// Compare the vault with another version of it (e.g. from git): names and fingerprints
-    /// of what changed. Exit 0 when equal, 1 when they differ.
+    /// Check the vault (exit 1 if a variable is missing or older than its max_age), or with
+    /// --compose, that the schema provides every variable the compose files use.
     #[command(
-        after_help = "Examples:\n  git show HEAD~1:vault/alecia.age > /tmp/old.age && envgen diff /tmp/old.age"
+        after_help = "Examples:\n  envgen check || notify-ops \"envgen: rotation overdue\"\n  envgen check --compose docker-compose.yml docker-compose.production.yml"
+    )]
+    Check(CheckArgs),
+
+    /// Compare the vault with a .env on disk, or with another version of the vault (e.g. from
+    /// git): the names that are missing, extra or different, never values. Exit 0 when they
+    /// match, 1 when they differ.
+    #[command(
+        after_help = "Examples:\n  ssh host cat /srv/alecia/.env | envgen diff /dev/stdin\n  git show HEAD~1:vault/alecia.age > /tmp/old.age && envgen diff /tmp/old.age"
     )]
     Diff(DiffArgs),
 
@@ -110,7 +137,7 @@ pub enum Command {
     Get(GetArgs),
 
     /// List the variables: kind, format, services, created and rotated dates. Never values.
-    List,
+    List(ListArgs),
 
     /// Write a new age identity (mode 0600) and print its public recipient.
     #[command(
@@ -137,6 +164,101 @@ pub struct InitArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+}
+
+/// The output formats of `envgen render`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// NAME=value lines for docker compose (and python-dotenv).
+    Dotenv,
+    /// `export NAME='value'` lines, safe to eval in POSIX sh and bash.
+    Shell,
+    /// One JSON object, name to value.
+    Json,
+    /// One file per variable (mode 0600) in the --output directory.
+    Files,
+}
+
+/// Which variables a command covers: all, `--only`, or those of `--service`.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Only these variables (comma-separated).
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        conflicts_with = "service"
+    )]
+    pub only: Vec<String>,
+
+    /// Only the variables this service reads (as the schema lists them).
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Option<String>,
+}
+
+/// Arguments of `envgen render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Dotenv)]
+    pub format: Format,
+
+    /// Write atomically to this file (mode 0600; a symlink is refused) instead of stdout;
+    /// with --format files, the directory.
+    #[arg(short, long, value_name = "PATH", required_if_eq("format", "files"))]
+    pub output: Option<PathBuf>,
+
+    /// Print to stdout even when it is a terminal.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Which variables.
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// Arguments of `envgen exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Which variables.
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Arguments of `envgen import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The .env file to adopt.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Encrypt the new vault to this age recipient (repeatable); default: the identity in use.
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+}
+
+/// Arguments of `envgen check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check these compose files against the schema instead of checking the vault.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub compose: Vec<PathBuf>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `envgen list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `envgen rotate`.
@@ -194,9 +316,13 @@ pub struct HistoryArgs {
 /// Arguments of `envgen diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The other version of the vault.
+    /// A .env file, or another version of the vault.
     #[arg(value_name = "FILE")]
     pub other: PathBuf,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `envgen textconv`.

@@ -171,6 +171,67 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// `render` would print secrets to a terminal.
+    #[error("refusing to print secrets to a terminal")]
+    Terminal,
+    /// An output path is a symbolic link.
+    #[error("{path} is a symbolic link; refusing to write through it")]
+    Symlink {
+        /// The path.
+        path: PathBuf,
+    },
+    /// `--service` names no service of the schema.
+    #[error("no variable of schema {schema} is read by service {service}")]
+    UnknownService {
+        /// The service asked for.
+        service: String,
+        /// The schema path.
+        schema: PathBuf,
+        /// The services the schema names.
+        known: Vec<String>,
+    },
+    /// `exec` could not start the command.
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        /// The command.
+        program: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// A compose file is not valid YAML.
+    #[error("{path}:{line}: not a valid compose file: {message}")]
+    ComposeSyntax {
+        /// The compose file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The YAML parser's message.
+        message: String,
+    },
+    /// A .env file that compose itself would refuse.
+    #[error("{path}:{line}: {message}")]
+    EnvSyntax {
+        /// The .env file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong, never quoting a value.
+        message: String,
+    },
+    /// `import` into a vault that exists.
+    #[error("{path} already exists; import only creates a new vault")]
+    ImportOverVault {
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// `import` found values it cannot adopt exactly.
+    #[error("cannot import {path}:\n{}", items.iter().map(|(n, l, r)| format!("  {n} (line {l}): {r}")).collect::<Vec<_>>().join("\n"))]
+    ImportRefused {
+        /// The .env file.
+        path: PathBuf,
+        /// Each refused variable, its line and why.
+        items: Vec<(String, usize, &'static str)>,
+    },
     /// `--set` named a secret.
     #[error("--set {name}: {name} is a generated secret, and secrets never go through argv")]
     SetSecret {
@@ -305,6 +366,14 @@ impl Error {
             Error::Guarded { .. } => "if that is what you want, run again with --force and follow the steps printed afterwards; \
                  --dry-run shows what would change"
                 .into(),
+            Error::Terminal => "redirect it (envgen render > .env), pipe it, use --output FILE, or pass --force to show the secrets on screen".into(),
+            Error::Symlink { .. } => "write to the real path, or remove the link first".into(),
+            Error::UnknownService { known, .. } => format!("services in the schema: {}", known.join(", ")),
+            Error::Exec { .. } => "check the command name and that it is on PATH".into(),
+            Error::ComposeSyntax { .. } => "fix the YAML; `docker compose config` shows the same error".into(),
+            Error::EnvSyntax { .. } => "docker compose would refuse this file too; fix that line".into(),
+            Error::ImportRefused { .. } => "write those values literally in the file (in single quotes, as compose received them), then import again; nothing was written".into(),
+            Error::ImportOverVault { .. } => "`envgen diff FILE` compares the file with the vault; to start over, move the vault away first".into(),
             Error::NoSuchVersion { name, .. } => format!("`envgen history {name}` lists the versions"),
             Error::NotAVault { .. } => {
                 "give a vault file, e.g. from `git show REV:vault/alecia.age > /tmp/old.age`".into()

@@ -2,7 +2,7 @@
 //! (0 success, 1 a check found a problem or compared files differ, 2 error; a closed stdout
 //! pipe ends quietly).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,7 +10,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = envgen::cli::Cli::parse();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    match envgen::cmd::run(cli, &mut out, &mut err) {
+    let out_is_terminal = out.is_terminal();
+    match envgen::cmd::run(cli, &mut out, &mut err, out_is_terminal) {
         Ok(envgen::cmd::Status::Ok) => ExitCode::SUCCESS,
         Ok(envgen::cmd::Status::Problem) => ExitCode::from(1),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -175,6 +175,34 @@ pub fn dotenv<'a>(header: &str, values: impl IntoIterator<Item = (&'a str, &'a s
     }
 }
 
+/// `export NAME='value'` lines, exact when evaluated by POSIX sh or bash: nothing is special
+/// inside single quotes, and a `'` is written `'\''` (close, escaped quote, reopen).
+pub fn shell<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> SecretBuf {
+    let mut text = SecretBuf::with_capacity(4096);
+    for (name, value) in values {
+        text.push_str("export ");
+        text.push_str(name);
+        text.push_str("='");
+        push_escaped(&mut text, value, |c| (c == '\'').then_some("'\\''"));
+        text.push_str("'\n");
+    }
+    text
+}
+
+/// One JSON object mapping each name to its value, in the given order.
+pub fn json<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> SecretBuf {
+    let mut text = SecretBuf::with_capacity(4096);
+    text.push_str("{");
+    for (i, (name, value)) in values.into_iter().enumerate() {
+        text.push_str(if i == 0 { "\n  " } else { ",\n  " });
+        text.push_json_string(name);
+        text.push_str(": ");
+        text.push_json_string(value);
+    }
+    text.push_str("\n}\n");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +257,20 @@ mod tests {
             ],
         );
         assert_eq!(out.python_dotenv_inexact, ["B", "D", "E"]);
+    }
+
+    #[test]
+    fn shell_and_json_spellings() {
+        let values = [("A", "it's $HOME"), ("B", "x\"y")];
+        assert_eq!(
+            shell(values).as_str(),
+            "export A='it'\\''s $HOME'\nexport B='x\"y'\n"
+        );
+        assert_eq!(
+            json(values).as_str(),
+            "{\n  \"A\": \"it's $HOME\",\n  \"B\": \"x\\\"y\"\n}\n"
+        );
+        assert_eq!(json([]).as_str(), "{\n}\n");
     }
 
     #[test]

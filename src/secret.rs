@@ -30,6 +30,15 @@ impl SecretBuf {
         self.0.push_str(text);
     }
 
+    /// Appends `text` as a JSON string literal (quoted and escaped by serde_json), through a
+    /// buffer sized so it never reallocates and is wiped afterwards.
+    pub fn push_json_string(&mut self, text: &str) {
+        // JSON escaping turns one byte into at most six (`\u00XX`), plus the two quotes.
+        let mut encoded = Zeroizing::new(Vec::with_capacity(6 * text.len() + 2));
+        serde_json::to_writer(&mut *encoded, text).expect("a string always serializes");
+        self.push_str(std::str::from_utf8(&encoded).expect("serde_json writes UTF-8"));
+    }
+
     /// The text so far.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -60,6 +69,13 @@ mod tests {
         }
         assert_eq!(buf.as_str().len(), 300);
         assert_eq!(buf.to_secret().expose_secret(), buf.as_str());
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut buf = SecretBuf::default();
+        buf.push_json_string("a\"b\\c\u{1}");
+        assert_eq!(buf.as_str(), r#""a\"b\\c\u0001""#);
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! `envgen check`: is every value present and younger than its `max_age`? For cron and CI.
+//! With `--compose`: does the schema provide every variable the compose files require?
 
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
+use serde_json::json;
+
 use super::{Context, Status, emit};
+use crate::cli::CheckArgs;
+use crate::compose::{Need, Reference};
 use crate::error::Result;
 
 /// Where a value stands against its maximum age.
@@ -49,46 +54,128 @@ pub(super) fn due(max_age: Duration, rotated: &str, now: SystemTime) -> Due {
     }
 }
 
-pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<Status> {
+pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Result<Status> {
+    if !args.compose.is_empty() {
+        return compose(ctx, args, out);
+    }
     let vault = ctx.open()?.vault;
     let now = SystemTime::now();
-    let mut report = String::new();
-    let mut problems = 0;
-    let stored = ctx.schema.variables().iter().filter(|v| v.kind.is_stored());
-    for var in stored {
+    let mut missing = Vec::new();
+    let mut overdue = Vec::new();
+    for var in ctx.schema.variables().iter().filter(|v| v.kind.is_stored()) {
         let Some(entry) = vault.variables.get(&var.name) else {
-            report.push_str(&format!("missing {}: run `envgen init`\n", var.name));
-            problems += 1;
+            missing.push(var.name.as_str());
             continue;
         };
         let Some(max_age) = var.rotation.max_age else {
             continue;
         };
         if let Due::Overdue(over) = due(max_age, &entry.rotated, now) {
-            report.push_str(&format!(
-                "overdue {}: rotated {}, max age {}, {} over: `envgen rotate {}`\n",
-                var.name,
-                entry.rotated,
-                humantime::format_duration(max_age),
-                span(over),
-                var.name
-            ));
-            problems += 1;
+            overdue.push((var.name.as_str(), entry.rotated.as_str(), max_age, over));
         }
     }
-    if problems == 0 {
-        report.push_str(&format!(
-            "ok: {} holds every variable of {}, none overdue\n",
-            ctx.files.vault.display(),
-            ctx.schema.path.display()
-        ));
-    }
-    emit(out, report.as_bytes())?;
-    Ok(if problems == 0 {
-        Status::Ok
+    let ok = missing.is_empty() && overdue.is_empty();
+    let text = if args.json {
+        let overdue: Vec<_> = overdue
+            .iter()
+            .map(|(name, rotated, max_age, over)| {
+                json!({"name": name, "rotated": rotated, "max_age_seconds": max_age.as_secs(), "overdue_seconds": over.as_secs()})
+            })
+            .collect();
+        json_line(&json!({"ok": ok, "missing": missing, "overdue": overdue}))
     } else {
-        Status::Problem
-    })
+        let mut report = String::new();
+        for name in &missing {
+            report.push_str(&format!("missing {name}: run `envgen init`\n"));
+        }
+        for (name, rotated, max_age, over) in &overdue {
+            report.push_str(&format!(
+                "overdue {name}: rotated {rotated}, max age {}, {} over: `envgen rotate {name}`\n",
+                humantime::format_duration(*max_age),
+                span(*over),
+            ));
+        }
+        if ok {
+            report.push_str(&format!(
+                "ok: {} holds every variable of {}, none overdue\n",
+                ctx.files.vault.display(),
+                ctx.schema.path.display()
+            ));
+        }
+        report
+    };
+    emit(out, text.as_bytes())?;
+    Ok(if ok { Status::Ok } else { Status::Problem })
+}
+
+/// `check --compose`: every variable the compose files use must come from the schema.
+fn compose(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Result<Status> {
+    let mut missing = Vec::new();
+    let mut defaulted = Vec::new();
+    let mut used = vec![false; ctx.schema.variables().len()];
+    for file in &args.compose {
+        for reference in crate::compose::scan(file)? {
+            match ctx.schema.position(&reference.name) {
+                Some(i) => used[i] = true,
+                None if reference.need == Need::Required => missing.push((file, reference)),
+                None => defaulted.push((file, reference)),
+            }
+        }
+    }
+    let unused: Vec<&str> = ctx
+        .schema
+        .variables()
+        .iter()
+        .zip(&used)
+        .filter(|(_, used)| !**used)
+        .map(|(v, _)| v.name.as_str())
+        .collect();
+    let ok = missing.is_empty();
+    let text = if args.json {
+        let list = |refs: &[(&std::path::PathBuf, Reference)]| -> Vec<serde_json::Value> {
+            refs.iter().map(|(f, r)| json!({"name": r.name, "file": f.display().to_string(), "line": r.line})).collect()
+        };
+        json_line(
+            &json!({"ok": ok, "missing": list(&missing), "defaulted": list(&defaulted), "unused": unused}),
+        )
+    } else {
+        let mut report = String::new();
+        for (file, r) in &missing {
+            report.push_str(&format!(
+                "missing {}: {}:{} uses it and the schema does not provide it; compose would substitute an empty string\n",
+                r.name,
+                file.display(),
+                r.line
+            ));
+        }
+        for (file, r) in &defaulted {
+            report.push_str(&format!(
+                "defaulted {}: {}:{} uses it with a default; the schema does not provide it\n",
+                r.name,
+                file.display(),
+                r.line
+            ));
+        }
+        for name in &unused {
+            report.push_str(&format!("unused {name}: no compose file refers to it (fine if a service reads it through env_file)\n"));
+        }
+        if ok {
+            report.push_str(&format!(
+                "ok: {} provides every variable the compose files require\n",
+                ctx.schema.path.display()
+            ));
+        }
+        report
+    };
+    emit(out, text.as_bytes())?;
+    Ok(if ok { Status::Ok } else { Status::Problem })
+}
+
+/// Pretty JSON and a newline.
+pub(super) fn json_line(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]

@@ -1,25 +1,137 @@
-//! `envgen diff FILE`: what changed between another version of the vault and this one,
-//! as names and keyed fingerprints, never values.
+//! `envgen diff FILE`: how a `.env` on disk, or another version of the vault, differs from
+//! the vault: names and keyed fingerprints, never values.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 use secrecy::ExposeSecret;
+use serde_json::json;
 
+use super::check::json_line;
+use super::import::read_env_file;
 use super::{Context, Status, emit};
 use crate::cli::DiffArgs;
+use crate::dotenv::Value;
 use crate::error::{Error, Result};
+use crate::resolve::resolve;
 use crate::vault::{Entry, Vault};
 
 /// The first bytes of every age v1 file.
 const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
 
+/// One difference, printed as a line or a JSON object.
+struct Difference {
+    kind: &'static str,
+    name: String,
+    line: Option<usize>,
+    old: Option<String>,
+    new: Option<String>,
+}
+
+impl Difference {
+    fn new(kind: &'static str, name: &str) -> Self {
+        Difference {
+            kind,
+            name: name.into(),
+            line: None,
+            old: None,
+            new: None,
+        }
+    }
+
+    fn text(&self) -> String {
+        let at = self
+            .line
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        match (self.kind, &self.old, &self.new) {
+            ("changed", Some(old), Some(new)) => format!("changed {} {old} -> {new}", self.name),
+            (kind, Some(fp), None) | (kind, None, Some(fp)) => format!("{kind} {} {fp}", self.name),
+            ("missing", ..) => format!("missing {}: in the vault, not in the file", self.name),
+            ("extra", ..) => format!("extra {}{at}: in the file, not in the schema", self.name),
+            ("different", ..) => format!("different {}{at}", self.name),
+            ("unverifiable", ..) => format!(
+                "unverifiable {}{at}: the file builds it from other variables, which compose substitutes at deploy time",
+                self.name
+            ),
+            (kind, ..) => format!("{kind} {}", self.name),
+        }
+    }
+}
+
 pub(super) fn run(ctx: &Context, args: &DiffArgs, out: &mut dyn Write) -> Result<Status> {
-    let bytes = std::fs::read(&args.other).map_err(|e| Error::io("read", &args.other, e))?;
-    if !bytes.starts_with(AGE_MAGIC) {
-        return Err(Error::NotAVault {
-            path: args.other.clone(),
+    let head = read_head(&args.other)?;
+    let differences = if head.starts_with(AGE_MAGIC) {
+        vaults(ctx, args)?
+    } else {
+        env_file(ctx, args)?
+    };
+    let text = if args.json {
+        let list: Vec<serde_json::Value> = differences
+            .iter()
+            .map(|d| json!({"kind": d.kind, "name": d.name, "line": d.line, "old": d.old, "new": d.new}))
+            .collect();
+        json_line(&json!({"equal": differences.is_empty(), "differences": list}))
+    } else {
+        differences.iter().map(|d| d.text() + "\n").collect()
+    };
+    emit(out, text.as_bytes())?;
+    Ok(if differences.is_empty() {
+        Status::Ok
+    } else {
+        Status::Problem
+    })
+}
+
+fn read_head(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(AGE_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(AGE_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|e| Error::io("read", path, e))?;
+    Ok(head)
+}
+
+/// A `.env` on disk against the values the vault renders.
+fn env_file(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
+    let assignments = read_env_file(&args.other)?;
+    let latest: HashMap<&str, _> = assignments.iter().map(|a| (a.name.as_str(), a)).collect();
+    let vault = ctx.open()?.vault;
+    let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
+    let mut differences = Vec::new();
+    for (var, value) in ctx.schema.variables().iter().zip(&values) {
+        let kind = match latest.get(var.name.as_str()).map(|a| (a.line, &a.value)) {
+            None | Some((_, Value::Inherited)) => Some(("missing", None)),
+            Some((line, Value::Reference)) => Some(("unverifiable", Some(line))),
+            Some((line, Value::Literal(v))) if v.expose_secret() != value.expose_secret() => {
+                Some(("different", Some(line)))
+            }
+            Some(_) => None,
+        };
+        if let Some((kind, line)) = kind {
+            differences.push(Difference {
+                line,
+                ..Difference::new(kind, &var.name)
+            });
+        }
+    }
+    let mut extra: Vec<_> = latest
+        .values()
+        .filter(|a| ctx.schema.position(&a.name).is_none())
+        .collect();
+    extra.sort_by_key(|a| a.line);
+    for a in extra {
+        differences.push(Difference {
+            line: Some(a.line),
+            ..Difference::new("extra", &a.name)
         });
     }
+    Ok(differences)
+}
+
+/// Another version of the vault against this one.
+fn vaults(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
+    let bytes = std::fs::read(&args.other).map_err(|e| Error::io("read", &args.other, e))?;
     let identities = ctx.identities()?;
     let other = Vault::decrypt(&bytes, &identities, &args.other)?;
     if other.schema != ctx.schema.name {
@@ -30,68 +142,66 @@ pub(super) fn run(ctx: &Context, args: &DiffArgs, out: &mut dyn Write) -> Result
         });
     }
     let current = Vault::open(&ctx.files, &identities, &ctx.schema.name)?;
-
-    // Names in schema order, then any the schema no longer lists.
     let schema = &ctx.schema;
+    // Names in schema order, then any the schema no longer lists.
     let mut names: Vec<&str> = schema
         .variables()
         .iter()
         .filter(|v| v.kind.is_stored())
         .map(|v| v.name.as_str())
         .collect();
-    for name in current.variables.keys().chain(other.variables.keys()) {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
+    let unlisted = current
+        .variables
+        .keys()
+        .chain(other.variables.keys())
+        .filter(|n| schema.position(n).is_none());
+    names.extend(unlisted.map(String::as_str).collect::<BTreeSet<_>>());
+
     let fp = |name: &str, e: &Entry| current.fingerprint(name, e.value.expose_secret());
-    let mut report = String::new();
+    let mut differences = Vec::new();
     let mut changed = Vec::new();
     for name in names {
-        match (other.variables.get(name), current.variables.get(name)) {
+        let (kind, old, new) = match (other.variables.get(name), current.variables.get(name)) {
             (Some(old), Some(new)) if !same(old, new) => {
-                report.push_str(&format!(
-                    "changed {name} {} -> {}\n",
-                    fp(name, old),
-                    fp(name, new)
-                ));
-                changed.extend(schema.position(name));
+                ("changed", Some(fp(name, old)), Some(fp(name, new)))
             }
-            (None, Some(new)) => {
-                report.push_str(&format!("added {name} {}\n", fp(name, new)));
-                changed.extend(schema.position(name));
-            }
-            (Some(old), None) => report.push_str(&format!("removed {name} {}\n", fp(name, old))),
-            _ => {}
+            (None, Some(new)) => ("added", None, Some(fp(name, new))),
+            (Some(old), None) => ("removed", Some(fp(name, old)), None),
+            _ => continue,
+        };
+        if kind != "removed" {
+            changed.extend(schema.position(name));
         }
+        differences.push(Difference {
+            old,
+            new,
+            ..Difference::new(kind, name)
+        });
     }
     for i in schema.dependents(&changed) {
-        report.push_str(&format!("re-derived {}\n", schema.variables()[i].name));
+        differences.push(Difference::new("re-derived", &schema.variables()[i].name));
     }
     for r in current
         .recipients
         .iter()
         .filter(|r| !other.recipients.contains(r))
     {
-        report.push_str(&format!("recipient added {r}\n"));
+        differences.push(Difference::new("recipient-added", r));
     }
     for r in other
         .recipients
         .iter()
         .filter(|r| !current.recipients.contains(r))
     {
-        report.push_str(&format!("recipient removed {r}\n"));
+        differences.push(Difference::new("recipient-removed", r));
     }
-    let status = if report.is_empty() {
-        Status::Ok
-    } else {
-        Status::Problem
-    };
-    emit(out, report.as_bytes())?;
-    Ok(status)
+    Ok(differences)
 }
 
 fn same(a: &Entry, b: &Entry) -> bool {
-    let hash = |e: &Entry| e.hash.as_ref().map(|h| h.expose_secret().to_owned());
-    a.value.expose_secret() == b.value.expose_secret() && hash(a) == hash(b)
+    let hashes_equal = match (&a.hash, &b.hash) {
+        (Some(x), Some(y)) => x.expose_secret() == y.expose_secret(),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    a.value.expose_secret() == b.value.expose_secret() && hashes_equal
 }

@@ -5,11 +5,10 @@ use std::io::Write;
 
 use secrecy::SecretString;
 
-use super::{Context, actor, emit, generate_value, note, provenance};
+use super::{Context, actor, emit, generate_value, new_vault_recipients, note, provenance};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::schema::Kind;
-use crate::vault::keys::{self, Identities, Origin, generate_identity_file, parse_recipient};
 use crate::vault::{Entry, Vault, write_recipients};
 
 pub(super) fn run(
@@ -34,7 +33,7 @@ pub(super) fn run(
             .reconcile_recipients(&ctx.files, args.update_recipients)?;
         (opened.vault, opened.actor)
     } else {
-        let recipients = new_vault_recipients(ctx, args, err)?;
+        let recipients = new_vault_recipients(ctx, &args.recipients, &args.recipients_files, err)?;
         // With explicit recipients no identity is needed; record one if there is one.
         let actor = ctx
             .identities()
@@ -171,39 +170,4 @@ fn parse_sets(ctx: &Context, sets: &[String]) -> Result<HashMap<String, String>>
         }
     }
     Ok(parsed)
-}
-
-/// The recipients of a new vault: `-r`/`-R`, else an existing recipients file, else the
-/// identity in use (created at the default path if there is none yet).
-fn new_vault_recipients(
-    ctx: &Context,
-    args: &InitArgs,
-    err: &mut dyn Write,
-) -> Result<Vec<String>> {
-    let mut recipients = Vec::new();
-    for (i, r) in args.recipients.iter().enumerate() {
-        recipients.push(parse_recipient(r, || format!("-r argument {}", i + 1))?.to_string());
-    }
-    for file in &args.recipients_files {
-        recipients.extend(keys::read_recipients_file(file)?);
-    }
-    if !recipients.is_empty() {
-        recipients.dedup();
-        return Ok(recipients);
-    }
-    if ctx.files.recipients.exists() {
-        return keys::read_recipients_file(&ctx.files.recipients);
-    }
-    let at = ctx.identity_path()?;
-    if at.origin == Origin::Default && !at.path.exists() {
-        generate_identity_file(&at.path)?;
-        note(
-            err,
-            &format!(
-                "created your identity {} (mode 0600); back it up now (a password manager or an offline copy): without it this vault cannot be opened",
-                at.path.display()
-            ),
-        );
-    }
-    Ok(Identities::load(&at)?.recipients)
 }

@@ -3,13 +3,18 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use super::check::due;
+use super::check::{due, json_line};
 use super::{Context, emit};
+use crate::cli::ListArgs;
 use crate::error::Result;
 use crate::schema::{Kind, Schema, Variable};
 use crate::vault::Vault;
 
-pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
+const COLUMNS: [&str; 8] = [
+    "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES",
+];
+
+pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     let vault = if ctx.files.vault.exists() {
         Some(ctx.open()?.vault)
     } else {
@@ -17,12 +22,7 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
     };
     let schema = &ctx.schema;
     let now = SystemTime::now();
-    let mut rows = vec![
-        [
-            "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES",
-        ]
-        .map(String::from),
-    ];
+    let mut rows = vec![COLUMNS.map(String::from)];
     for (i, var) in schema.variables().iter().enumerate() {
         let (created, rotated) = match &vault {
             Some(vault) => dates(schema, vault, i),
@@ -48,6 +48,24 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
             due,
             var.services.join(","),
         ]);
+    }
+    if args.json {
+        let objects: Vec<serde_json::Value> = rows[1..]
+            .iter()
+            .map(|row| {
+                let mut object = serde_json::Map::new();
+                for (column, cell) in COLUMNS.iter().zip(row) {
+                    let value = match *column {
+                        "SERVICES" => serde_json::json!(cell.split(',').collect::<Vec<_>>()),
+                        _ if cell == "-" => serde_json::Value::Null,
+                        _ => serde_json::json!(cell),
+                    };
+                    object.insert(column.to_lowercase(), value);
+                }
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        return emit(out, json_line(&serde_json::json!(objects)).as_bytes());
     }
     let mut text = format!(
         "# {} ({}): {}\n",

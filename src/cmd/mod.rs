@@ -6,8 +6,10 @@
 
 mod check;
 mod diff;
+mod exec;
 mod get;
 mod history;
+mod import;
 mod init;
 mod keygen;
 mod list;
@@ -22,11 +24,13 @@ use std::path::PathBuf;
 use rand::rngs::OsRng;
 use secrecy::SecretString;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Selection};
 use crate::error::{Error, Result};
 use crate::schema::rotation::Impact;
 use crate::schema::{Kind, Schema, Variable};
-use crate::vault::keys::{Identities, IdentityPath};
+use crate::vault::keys::{
+    self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
+};
 use crate::vault::store::VaultFiles;
 use crate::vault::{Provenance, Vault, audit};
 
@@ -42,8 +46,14 @@ pub enum Status {
     Problem,
 }
 
-/// Runs the command line `cli`, writing results to `out` and notes to `err`.
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
+/// Runs the command line `cli`, writing results to `out` and notes to `err`;
+/// `out_is_terminal` says whether `out` is a terminal, where `render` prints no secret.
+pub fn run(
+    cli: Cli,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    out_is_terminal: bool,
+) -> Result<Status> {
     match &cli.command {
         Command::Keygen(args) => return keygen::run(args, cli.identity, out, err).map(ok),
         Command::Textconv(args) => return textconv::run(args, cli.identity, out).map(ok),
@@ -52,14 +62,16 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status>
     let ctx = Context::new(&cli)?;
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args, out, err).map(ok),
-        Command::Render => render::run(&ctx, out, err).map(ok),
+        Command::Render(args) => render::run(&ctx, &args, out, err, out_is_terminal).map(ok),
+        Command::Exec(args) => exec::run(&ctx, &args, err).map(ok),
+        Command::Import(args) => import::run(&ctx, &args, out, err).map(ok),
         Command::Rotate(args) => rotate::run(&ctx, &args, out, err).map(ok),
         Command::Rollback(args) => rollback::run(&ctx, &args, out, err).map(ok),
         Command::History(args) => history::run(&ctx, &args, out).map(ok),
-        Command::Check => check::run(&ctx, out),
+        Command::Check(args) => check::run(&ctx, &args, out),
         Command::Diff(args) => diff::run(&ctx, &args, out),
         Command::Get(args) => get::run(&ctx, &args, out).map(ok),
-        Command::List => list::run(&ctx, out).map(ok),
+        Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
     }
 }
@@ -135,6 +147,41 @@ impl Context {
                 hint: "rotate the secret it is built from; it is re-derived automatically".into(),
             }),
         }
+    }
+
+    /// The variables a command covers, in schema order: `--only`, `--service`, or all.
+    fn select(&self, selection: &Selection) -> Result<Vec<usize>> {
+        let variables = self.schema.variables();
+        if !selection.only.is_empty() {
+            let mut picked = selection
+                .only
+                .iter()
+                .map(|n| self.schema.require(n.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            picked.sort_unstable();
+            picked.dedup();
+            return Ok(picked);
+        }
+        let Some(service) = &selection.service else {
+            return Ok((0..variables.len()).collect());
+        };
+        let picked: Vec<usize> = (0..variables.len())
+            .filter(|&i| variables[i].services.contains(service))
+            .collect();
+        if picked.is_empty() {
+            let mut known: Vec<String> = variables
+                .iter()
+                .flat_map(|v| v.services.iter().cloned())
+                .collect();
+            known.sort();
+            known.dedup();
+            return Err(Error::UnknownService {
+                service: service.clone(),
+                schema: self.schema.path.clone(),
+                known,
+            });
+        }
+        Ok(picked)
     }
 
     /// The stored variables a derived one is built from, as `A, B`.
@@ -226,6 +273,42 @@ fn print_steps(err: &mut dyn Write, schema: &Schema, targets: &[usize]) {
             note(err, &format!("  {}. {step}", n + 1));
         }
     }
+}
+
+/// The recipients of a new vault: `-r`/`-R`, else an existing recipients file, else the
+/// identity in use (created at the default path if there is none yet).
+fn new_vault_recipients(
+    ctx: &Context,
+    given: &[String],
+    files: &[PathBuf],
+    err: &mut dyn Write,
+) -> Result<Vec<String>> {
+    let mut recipients = Vec::new();
+    for (i, r) in given.iter().enumerate() {
+        recipients.push(parse_recipient(r, || format!("-r argument {}", i + 1))?.to_string());
+    }
+    for file in files {
+        recipients.extend(keys::read_recipients_file(file)?);
+    }
+    if !recipients.is_empty() {
+        recipients.dedup();
+        return Ok(recipients);
+    }
+    if ctx.files.recipients.exists() {
+        return keys::read_recipients_file(&ctx.files.recipients);
+    }
+    let at = ctx.identity_path()?;
+    if at.origin == Origin::Default && !at.path.exists() {
+        generate_identity_file(&at.path)?;
+        note(
+            err,
+            &format!(
+                "created your identity {} (mode 0600); back it up now (a password manager or an offline copy): without it this vault cannot be opened",
+                at.path.display()
+            ),
+        );
+    }
+    Ok(Identities::load(&at)?.recipients)
 }
 
 /// Writes all of `bytes` to standard output and flushes it.

@@ -1,0 +1,204 @@
+//! `envgen import FILE`: adopt the values of a running stack's `.env` into a new vault.
+//!
+//! Values are read as docker compose reads them (`crate::dotenv`) and stored unchanged, so the
+//! stack keeps its secrets. A value that refers to other variables, or holds a control
+//! character, cannot be adopted exactly: the import is refused, naming them, and nothing is
+//! written. Values that break the schema's format are imported unchanged with a warning
+//! (rotate them when the service allows). Variables the file lacks, or holds empty, are
+//! generated. Lines the schema does not know are left out and named: the vault holds only
+//! what the schema manages.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::{Context, actor, emit, generate_value, new_vault_recipients, note, provenance};
+use crate::cli::ImportArgs;
+use crate::dotenv::{Assignment, Value};
+use crate::error::{Error, Result};
+use crate::render::check_value;
+use crate::resolve::resolve;
+use crate::schema::Kind;
+use crate::vault::{Entry, Vault, write_recipients};
+
+pub(super) fn run(
+    ctx: &Context,
+    args: &ImportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let path = &args.file;
+    let assignments = read_env_file(path)?;
+    let shown = path.display();
+    let mut latest: HashMap<&str, &Assignment> = HashMap::new();
+    let mut warnings = Vec::new();
+    for a in &assignments {
+        if let Some(earlier) = latest.insert(a.name.as_str(), a) {
+            warnings.push(format!(
+                "{} is set on lines {} and {}; the last one wins, as in compose",
+                a.name, earlier.line, a.line
+            ));
+        }
+    }
+
+    let schema = &ctx.schema;
+    let mut refused = Vec::new();
+    for var in schema.variables().iter().filter(|v| v.kind.is_stored()) {
+        match latest.get(var.name.as_str()).map(|a| (a.line, &a.value)) {
+            Some((line, Value::Reference)) => refused.push((
+                var.name.clone(),
+                line,
+                "its value refers to other variables, which compose substitutes at deploy time from an environment envgen cannot see",
+            )),
+            Some((line, Value::Literal(v))) if !v.expose_secret().is_empty() && check_value(v.expose_secret()).is_err() => {
+                refused.push((var.name.clone(), line, "its value holds a newline or another control character"))
+            }
+            _ => {}
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::ImportRefused {
+            path: path.clone(),
+            items: refused,
+        });
+    }
+
+    let _lock = ctx.files.lock()?;
+    if ctx.files.vault.exists() {
+        return Err(Error::ImportOverVault {
+            path: ctx.files.vault.clone(),
+        });
+    }
+    let recipients = new_vault_recipients(ctx, &args.recipients, &[], err)?;
+    let actor = ctx
+        .identities()
+        .map(|ids| actor(&ids))
+        .unwrap_or_else(|_| "-".into());
+    let mut vault = Vault::new(&schema.name, recipients);
+    let mut report = String::new();
+    for var in schema.variables().iter().filter(|v| v.kind.is_stored()) {
+        let name = var.name.as_str();
+        let found = latest.get(name).map(|a| (a.line, &a.value));
+        let literal = match found {
+            Some((line, Value::Literal(v))) if !v.expose_secret().is_empty() => Some((line, v)),
+            Some((line, Value::Literal(_))) => {
+                warnings.push(format!(
+                    "{name} (line {line}) is empty in {shown}: a new value was generated"
+                ));
+                None
+            }
+            Some((line, Value::Inherited)) => {
+                warnings.push(format!("{name} (line {line}) takes its value from the shell in {shown}: a new value was generated"));
+                None
+            }
+            _ => None,
+        };
+        let how = provenance("import", &actor);
+        let entry = match (&var.kind, literal) {
+            (Kind::Fixed(fixed), None) => {
+                report.push_str(&format!("stored {name} (its default; not in {shown})\n"));
+                Entry::new(SecretString::from(fixed.default.as_str()), None, how)
+            }
+            (Kind::Hashed { .. }, Some((line, v))) if v.expose_secret().starts_with("$argon2") => {
+                warnings.push(format!(
+                    "{name} (line {line}) holds only a hash, whose plaintext nobody can recover: a new token was generated; \
+                     after deploying, log in with `envgen get {name} --plaintext`"
+                ));
+                let (value, hash) = generate_value(var)?;
+                Entry::new(value, hash, how)
+            }
+            (_, None) => {
+                report.push_str(&format!("generated {name} (not in {shown})\n"));
+                let (value, hash) = generate_value(var)?;
+                Entry::new(value, hash, how)
+            }
+            (kind, Some((line, v))) => {
+                let conforms = match kind {
+                    Kind::Fixed(fixed) => fixed.check(v.expose_secret()),
+                    _ => kind
+                        .generator()
+                        .expect("generated kind")
+                        .check(v.expose_secret()),
+                };
+                if let Err(reason) = conforms {
+                    warnings.push(format!(
+                        "{name} (line {line}) does not match the schema ({reason}); it was imported unchanged: rotate it when the service allows"
+                    ));
+                }
+                let hash = match kind {
+                    Kind::Hashed { argon2, .. } => {
+                        Some(argon2.hash(v, &mut rand::rngs::OsRng).map_err(|detail| {
+                            Error::Generate {
+                                name: name.into(),
+                                detail,
+                            }
+                        })?)
+                    }
+                    _ => None,
+                };
+                report.push_str(&format!("imported {name} (line {line})\n"));
+                Entry::new(v.clone(), hash, how)
+            }
+        };
+        vault.variables.insert(var.name.clone(), entry);
+    }
+
+    let values = resolve(schema, &vault, &ctx.files.vault)?;
+    for (i, var) in schema
+        .variables()
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.kind.is_stored())
+    {
+        let name = var.name.as_str();
+        match latest.get(name).map(|a| (a.line, &a.value)) {
+            Some((line, Value::Literal(v))) if v.expose_secret() != values[i].expose_secret() => warnings.push(format!(
+                "derived {name} (line {line}) differs from what the schema derives from the imported values; the schema's template wins"
+            )),
+            Some(_) => report.push_str(&format!("derived {name} (as the file has it)\n")),
+            None => report.push_str(&format!("derived {name}\n")),
+        }
+    }
+    let mut ignored: Vec<&Assignment> = latest
+        .values()
+        .copied()
+        .filter(|a| schema.position(&a.name).is_none())
+        .collect();
+    ignored.sort_by_key(|a| a.line);
+    for a in ignored {
+        report.push_str(&format!(
+            "ignored {} (line {}): not in the schema, so envgen does not manage it; add it to the schema to import it\n",
+            a.name, a.line
+        ));
+    }
+
+    write_recipients(&ctx.files, &vault.recipients)?;
+    vault.save(&ctx.files)?;
+    let names: Vec<&str> = vault.variables.keys().map(String::as_str).collect();
+    ctx.audit(err, "import", &names, &actor);
+    for warning in &warnings {
+        note(err, &format!("warning: {warning}"));
+    }
+    note(
+        err,
+        &format!(
+            "created {} from {shown}; the file is still plaintext: delete it (e.g. shred -u)",
+            ctx.files.vault.display()
+        ),
+    );
+    emit(out, report.as_bytes())
+}
+
+/// Reads and parses a `.env` file, keeping its bytes in a buffer that is wiped afterwards.
+pub(super) fn read_env_file(path: &std::path::Path) -> Result<Vec<Assignment>> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+    let syntax = |line, message: &str| Error::EnvSyntax {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| syntax(1, "not UTF-8 text"))?;
+    crate::dotenv::parse(text).map_err(|e| syntax(e.line, &e.message))
+}

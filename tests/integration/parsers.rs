@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
-use crate::testkit::{Sandbox, compose_env, python_dotenv, python_dotenv_lenient};
+use crate::testkit::{
+    HARD_FIXED, Sandbox, compose_env, hard_sandbox, python_dotenv, python_dotenv_lenient,
+    stored_values,
+};
 
 #[test]
 fn the_bundled_stack_reads_back_exactly_in_compose_and_python_dotenv() {
@@ -29,68 +32,16 @@ fn the_bundled_stack_reads_back_exactly_in_compose_and_python_dotenv() {
     assert_eq!(python_dotenv(&s.path(".env")), expected);
 }
 
-/// Every printable ASCII character: the alphabet of the hard-value variables below.
-const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-
 #[test]
 fn values_full_of_quotes_dollars_hashes_and_backslashes_read_back_exactly() {
-    // Secrets drawn from all of printable ASCII, plus fixed values set to the nastiest
-    // spellings (fixed values are not secret, so --set may carry them).
-    let alphabet = PRINTABLE.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut schema = String::from("[schema]\nname = \"alecia\"\n");
-    for i in 0..24 {
-        schema.push_str(&format!(
-            "\n[[variable]]\nname = \"HARD_{i}\"\nkind = \"secret\"\nencoding = \"alphabet\"\nalphabet = \"{alphabet}\"\nchars = 40\ndescription = \"d\"\nservices = [\"s\"]\n"
-        ));
-    }
-    let fixed = [
-        "it's a \"quoted\" $VALUE # not a comment",
-        "back\\slash and \\\\double and trailing\\",
-        "$argon2id$v=19$m=65540,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g",
-        "  leading and trailing spaces  ",
-        "${NOT_A_VAR}",
-        "#hash-first",
-        "'single'",
-        "\"double\"",
-        "a\\'b",
-        "$$ and $",
-    ];
-    for i in 0..fixed.len() {
-        schema.push_str(&format!(
-            "\n[[variable]]\nname = \"FIXED_{i}\"\nkind = \"fixed\"\ndefault = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n"
-        ));
-    }
-    let s = Sandbox::with_schema(&schema);
-    let sets: Vec<String> = fixed
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("FIXED_{i}={v}"))
-        .collect();
-    let mut args = vec!["init"];
-    for set in &sets {
-        args.extend(["--set", set.as_str()]);
-    }
-    s.run(&args).ok();
+    let (s, names) = hard_sandbox();
     let render = s.run(&["render"]);
     assert_eq!(render.code, 0, "{}", render.stderr);
     s.write(".env", &render.stdout);
-    let names: Vec<String> = (0..24)
-        .map(|i| format!("HARD_{i}"))
-        .chain((0..fixed.len()).map(|i| format!("FIXED_{i}")))
-        .collect();
-    let expected: BTreeMap<String, String> = names
-        .iter()
-        .map(|n| {
-            (
-                n.clone(),
-                s.run(&["get", n]).ok().trim_end_matches('\n').to_string(),
-            )
-        })
-        .collect();
-    for (i, v) in fixed.iter().enumerate() {
+    let expected = stored_values(&s, &names);
+    for (i, v) in HARD_FIXED.iter().enumerate() {
         assert_eq!(expected[&format!("FIXED_{i}")], *v);
     }
-
     assert_eq!(
         compose_env(s.dir.path(), &names),
         expected,
@@ -173,4 +124,99 @@ fn arbitrary_printable_values_round_trip_through_both_real_parsers() {
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+/// One `.env` line in one of compose's spellings, from a value and a style.
+fn spell(name: &str, value: &str, style: u8, export: bool, crlf: bool) -> String {
+    let body = match style {
+        0 => format!("{name}={value}"),
+        1 => format!("{name}='{}'", value.replace('\'', "\\'")),
+        2 => format!(
+            "{name}=\"{}\"",
+            value.replace('\\', "\\\\").replace('"', "\\\"")
+        ),
+        _ => format!("{name}: {value} # comment"),
+    };
+    format!(
+        "{}{body}{}",
+        if export { "export " } else { "" },
+        if crlf { "\r\n" } else { "\n" }
+    )
+}
+
+#[test]
+fn the_env_reader_agrees_with_compose_go() {
+    // envgen's reader (used by import and diff) against compose-go's own, on random files.
+    // A fixed seed keeps CI's run reproducible; PROPTEST_CASES explores further.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(40);
+    let config = Config {
+        cases,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    // Mostly values without `$` (one bad line makes compose refuse the whole file).
+    let value = prop_oneof![3 => "[ -#%-~]{0,16}", 1 => hard_value()];
+    let line = (value, 0u8..4, any::<bool>(), any::<bool>());
+    let compared = std::cell::Cell::new(0usize);
+    let result = runner.run(&prop::collection::vec(line, 6), |lines| {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..lines.len()).map(|i| format!("V{i}")).collect();
+        let text: String = names
+            .iter()
+            .zip(&lines)
+            .map(|(n, (v, style, export, crlf))| spell(n, v, *style, *export, *crlf))
+            .collect();
+        std::fs::write(dir.path().join(".env"), &text).unwrap();
+        let ours = envgen::dotenv::parse(&text);
+        let Some(compose) = crate::testkit::compose_env_lenient(dir.path(), &names) else {
+            // compose refused the file; ours must not have read it either, unless a value
+            // holds a reference (compose checks the template syntax, envgen refuses those).
+            if let Ok(assignments) = &ours {
+                prop_assert!(
+                    assignments
+                        .iter()
+                        .any(|a| matches!(a.value, envgen::dotenv::Value::Reference)),
+                    "compose refused a file envgen read:\n{}",
+                    text
+                );
+            }
+            return Ok(());
+        };
+        let assignments = ours.map_err(|e| {
+            TestCaseError::fail(format!("envgen refused a file compose read: {e:?}\n{text}"))
+        })?;
+        // The probe compose file can only ask for names it knows (compose also reads `=x` as an
+        // empty key).
+        for a in assignments.into_iter().filter(|a| names.contains(&a.name)) {
+            if let envgen::dotenv::Value::Literal(v) = &a.value {
+                use secrecy::ExposeSecret;
+                prop_assert_eq!(
+                    Some(v.expose_secret()),
+                    compose.get(&a.name).map(String::as_str),
+                    "{} in:\n{}",
+                    a.name,
+                    text
+                );
+                compared.set(compared.get() + 1);
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // Most random files hold something compose rejects; make sure enough values were compared.
+    eprintln!(
+        "the env reader matched compose-go on {} values",
+        compared.get()
+    );
+    assert!(
+        compared.get() >= 2 * cases as usize,
+        "too few comparisons: {}",
+        compared.get()
+    );
 }

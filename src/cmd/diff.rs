@@ -14,7 +14,7 @@ use crate::cli::DiffArgs;
 use crate::dotenv::Value;
 use crate::error::{Error, Result};
 use crate::resolve::resolve;
-use crate::vault::{Entry, Vault};
+use crate::vault::Entry;
 
 /// The first bytes of every age v1 file.
 const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
@@ -132,16 +132,9 @@ fn env_file(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
 /// Another version of the vault against this one.
 fn vaults(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
     let bytes = std::fs::read(&args.other).map_err(|e| Error::io("read", &args.other, e))?;
-    let identities = ctx.identities()?;
-    let other = Vault::decrypt(&bytes, &identities, &args.other)?;
-    if other.schema != ctx.schema.name {
-        return Err(Error::VaultSchemaMismatch {
-            path: args.other.clone(),
-            found: other.schema,
-            expected: ctx.schema.name.clone(),
-        });
-    }
-    let current = Vault::open(&ctx.files, &identities, &ctx.schema.name)?;
+    let other = ctx.decrypt(&bytes, &args.other)?.vault;
+    other.check_schema(&ctx.schema.name, &args.other)?;
+    let current = ctx.open()?.vault;
     let schema = &ctx.schema;
     // Names in schema order, then any the schema no longer lists.
     let mut names: Vec<&str> = schema

@@ -32,6 +32,11 @@ pub(super) fn run(
             .vault
             .reconcile_recipients(&ctx.files, args.update_recipients)?;
         (opened.vault, opened.actor)
+    } else if args.passphrase {
+        let mut vault = Vault::new(&ctx.schema.name, Vec::new());
+        vault.passphrase = Some(ctx.passphrase.read(true)?);
+        vault.passphrase_work_factor = Some(args.work_factor);
+        (vault, "passphrase".to_string())
     } else {
         let recipients = new_vault_recipients(ctx, &args.recipients, &args.recipients_files, err)?;
         // With explicit recipients no identity is needed; record one if there is one.
@@ -94,7 +99,7 @@ pub(super) fn run(
         );
         return Ok(());
     }
-    if !existed {
+    if !existed && !vault.is_passphrase() {
         write_recipients(&ctx.files, &vault.recipients)?;
     }
     vault.save(&ctx.files)?;
@@ -114,13 +119,21 @@ pub(super) fn run(
     if existed {
         note(err, &format!("updated {path}"));
     } else {
+        let to = match vault.passphrase_work_factor {
+            Some(work_factor) => {
+                format!("encrypted with a passphrase (scrypt work factor {work_factor})")
+            }
+            None => format!(
+                "encrypted to {} recipient(s) listed in {}",
+                vault.recipients.len(),
+                ctx.files.recipients.display()
+            ),
+        };
         note(
             err,
             &format!(
-                "created {path} with {} stored variables ({derived} more are derived at render), encrypted to {} recipient(s) listed in {}",
-                added.len(),
-                vault.recipients.len(),
-                ctx.files.recipients.display()
+                "created {path} with {} stored variables ({derived} more are derived at render), {to}",
+                added.len()
             ),
         );
     }

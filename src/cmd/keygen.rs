@@ -10,13 +10,13 @@ use crate::vault::keys::{IdentityPath, generate_identity_file};
 
 pub(super) fn run(
     args: &KeygenArgs,
-    identity_flag: Option<PathBuf>,
+    identity_flags: &[PathBuf],
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
     let path = match &args.output {
         Some(path) => path.clone(),
-        None => IdentityPath::resolve(identity_flag)?.path,
+        None => IdentityPath::discover(identity_flags, None)?.remove(0).path,
     };
     let recipient = generate_identity_file(&path)?;
     note(

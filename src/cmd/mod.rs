@@ -13,10 +13,12 @@ mod import;
 mod init;
 mod keygen;
 mod list;
+mod recipients;
 mod render;
 mod rollback;
 mod rotate;
 mod textconv;
+mod whoami;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,6 +33,7 @@ use crate::schema::{Kind, Schema, Variable};
 use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
 };
+use crate::vault::passphrase;
 use crate::vault::store::VaultFiles;
 use crate::vault::{Provenance, Vault, audit};
 
@@ -55,8 +58,8 @@ pub fn run(
     out_is_terminal: bool,
 ) -> Result<Status> {
     match &cli.command {
-        Command::Keygen(args) => return keygen::run(args, cli.identity, out, err).map(ok),
-        Command::Textconv(args) => return textconv::run(args, cli.identity, out).map(ok),
+        Command::Keygen(args) => return keygen::run(args, &cli.identity, out, err).map(ok),
+        Command::Textconv(args) => return textconv::run(args, &cli.identity, out).map(ok),
         _ => {}
     }
     let ctx = Context::new(&cli)?;
@@ -72,6 +75,8 @@ pub fn run(
         Command::Diff(args) => diff::run(&ctx, &args, out),
         Command::Get(args) => get::run(&ctx, &args, out).map(ok),
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
+        Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
+        Command::Whoami => whoami::run(&ctx, out).map(ok),
         Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
     }
 }
@@ -84,7 +89,8 @@ fn ok(_: ()) -> Status {
 struct Context {
     schema: Schema,
     files: VaultFiles,
-    identity_flag: Option<PathBuf>,
+    identity_flags: Vec<PathBuf>,
+    passphrase: passphrase::Source,
 }
 
 /// A decrypted vault and who opened it.
@@ -108,22 +114,51 @@ impl Context {
         Ok(Context {
             schema,
             files: VaultFiles::new(vault),
-            identity_flag: cli.identity.clone(),
+            identity_flags: cli.identity.clone(),
+            passphrase: passphrase::Source::resolve(cli.passphrase_fd),
         })
     }
 
-    fn identity_path(&self) -> Result<IdentityPath> {
-        IdentityPath::resolve(self.identity_flag.clone())
+    /// The identity files in use, in discovery order.
+    fn identity_paths(&self) -> Result<Vec<IdentityPath>> {
+        IdentityPath::discover(&self.identity_flags, self.schema.host_identity.as_deref())
     }
 
     fn identities(&self) -> Result<Identities> {
-        Identities::load(&self.identity_path()?)
+        Identities::load(&self.identity_paths()?)
     }
 
-    /// Decrypts the vault with the identity in use.
+    /// Decrypts the vault with the identities in use, or its passphrase.
     fn open(&self) -> Result<Opened> {
+        let path = &self.files.vault;
+        let ciphertext = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::VaultMissing { path: path.clone() });
+            }
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        let opened = self.decrypt(&ciphertext, path)?;
+        opened.vault.check_schema(&self.schema.name, path)?;
+        Ok(opened)
+    }
+
+    /// Decrypts vault bytes read from `path`: with the passphrase for a passphrase vault,
+    /// else with the identities in use.
+    fn decrypt(&self, ciphertext: &[u8], path: &std::path::Path) -> Result<Opened> {
+        if crate::vault::crypto::is_passphrase(ciphertext) {
+            let passphrase = self.passphrase.read(false)?;
+            let keys: Vec<Box<dyn age::Identity + Send + Sync>> =
+                vec![Box::new(age::scrypt::Identity::new(passphrase.clone()))];
+            let mut vault = Vault::decrypt(ciphertext, &keys, "the passphrase", path)?;
+            vault.passphrase = Some(passphrase);
+            return Ok(Opened {
+                vault,
+                actor: "passphrase".into(),
+            });
+        }
         let identities = self.identities()?;
-        let vault = Vault::open(&self.files, &identities, &self.schema.name)?;
+        let vault = Vault::decrypt(ciphertext, &identities.keys, &identities.describe(), path)?;
         Ok(Opened {
             vault,
             actor: actor(&identities),
@@ -297,7 +332,8 @@ fn new_vault_recipients(
     if ctx.files.recipients.exists() {
         return keys::read_recipients_file(&ctx.files.recipients);
     }
-    let at = ctx.identity_path()?;
+    let paths = ctx.identity_paths()?;
+    let at = &paths[0];
     if at.origin == Origin::Default && !at.path.exists() {
         generate_identity_file(&at.path)?;
         note(
@@ -308,7 +344,7 @@ fn new_vault_recipients(
             ),
         );
     }
-    Ok(Identities::load(&at)?.recipients)
+    Ok(Identities::load(&paths)?.recipients)
 }
 
 /// Writes all of `bytes` to standard output and flushes it.

@@ -17,12 +17,12 @@ use crate::vault::keys::{Identities, IdentityPath};
 
 pub(super) fn run(
     args: &TextconvArgs,
-    identity_flag: Option<PathBuf>,
+    identity_flags: &[PathBuf],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let identities = Identities::load(&IdentityPath::resolve(identity_flag)?)?;
+    let identities = Identities::load(&IdentityPath::discover(identity_flags, None)?)?;
     let bytes = std::fs::read(&args.file).map_err(|e| Error::io("read", &args.file, e))?;
-    let text = match Vault::decrypt(&bytes, &identities, &args.file) {
+    let text = match Vault::decrypt(&bytes, &identities.keys, &identities.describe(), &args.file) {
         Ok(vault) => describe(&vault),
         Err(e) => format!("# envgen cannot show this version: {e}\n"),
     };

@@ -41,6 +41,8 @@ pub struct Schema {
     pub name: String,
     /// What the stack is (shown by `envgen list`).
     pub description: String,
+    /// The host's ssh key, used when no other identity is configured (on a deploy host).
+    pub host_identity: Option<PathBuf>,
     /// The file it was read from.
     pub path: PathBuf,
     variables: Vec<Variable>,
@@ -231,6 +233,7 @@ impl Schema {
         Ok(Schema {
             name: name.into_inner(),
             description: raw.schema.description,
+            host_identity: raw.schema.host_identity,
             path: path.to_path_buf(),
             variables,
             index,
@@ -803,6 +806,7 @@ struct RawHeader {
     #[serde(default)]
     description: String,
     history: Option<Spanned<i64>>,
+    host_identity: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]

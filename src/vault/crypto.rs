@@ -10,14 +10,22 @@ use zeroize::Zeroizing;
 pub enum DecryptFailure {
     /// None of the identities is a recipient of the file.
     NoMatchingKey,
+    /// An identity matched a stanza but could not unwrap the file key (a wrong passphrase,
+    /// or a tampered stanza).
+    KeyUnwrap,
     /// The file is not a well-formed, authentic age file (which check failed).
     Damaged(&'static str),
 }
 
+/// Whether an age file is encrypted with a passphrase (an scrypt stanza).
+pub fn is_passphrase(ciphertext: &[u8]) -> bool {
+    Decryptor::new_buffered(ciphertext).is_ok_and(|d| d.is_scrypt())
+}
+
 /// Encrypts `plaintext` to every recipient.
-pub fn encrypt(plaintext: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
-    let encryptor = Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn Recipient))
-        .map_err(|e| e.to_string())?;
+pub fn encrypt(plaintext: &[u8], recipients: &[&dyn Recipient]) -> Result<Vec<u8>, String> {
+    let encryptor =
+        Encryptor::with_recipients(recipients.iter().copied()).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(plaintext.len() + 512 + 200 * recipients.len());
     let mut writer = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
     writer.write_all(plaintext).map_err(|e| e.to_string())?;
@@ -33,7 +41,12 @@ pub fn decrypt(
     let decryptor = Decryptor::new_buffered(ciphertext).map_err(classify)?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
-        .map_err(classify)?;
+        .map_err(|e| match e {
+            DecryptError::DecryptionFailed | DecryptError::KeyDecryptionFailed => {
+                DecryptFailure::KeyUnwrap
+            }
+            other => classify(other),
+        })?;
     // The plaintext is shorter than the ciphertext, so this buffer never reallocates.
     let mut plaintext = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     reader.read_to_end(&mut plaintext).map_err(|_| {
@@ -71,7 +84,8 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let id = x25519::Identity::generate();
-        let ct = encrypt(b"hello", &[id.to_public()]).unwrap();
+        let ct = encrypt(b"hello", &[&id.to_public()]).unwrap();
+        assert!(!is_passphrase(&ct));
         assert_eq!(&decrypt(&ct, &ids(id.clone())).unwrap()[..], b"hello");
 
         let other = x25519::Identity::generate();

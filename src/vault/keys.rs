@@ -1,20 +1,27 @@
-//! Identities (private keys) and recipients (public keys), in age's own file formats.
+//! Identities (private keys) and recipients (public keys), in age's and OpenSSH's formats.
 //!
-//! Identity files are read with age's `IdentityFile`, exactly as `age -i` reads them. The
-//! identity in use is `--identity FILE`, else `$ENVGEN_IDENTITY`, else
-//! `$XDG_CONFIG_HOME/envgen/identity.txt` (`~/.config/envgen/identity.txt`).
+//! Recipients are age X25519 keys (`age1...`) or OpenSSH public keys (`ssh-ed25519 ...`,
+//! `ssh-rsa ...`). Identity files are age identity files, as `age-keygen` writes them, or
+//! OpenSSH private keys (an encrypted one asks for its passphrase on the terminal). An
+//! identity file that group or others can read is refused, as ssh refuses it.
+//!
+//! The identities in use are found in this order, the first source that applies winning:
+//! `--identity FILE` (repeatable), `$ENVGEN_IDENTITY`, the default file
+//! `$XDG_CONFIG_HOME/envgen/identity.txt` (`~/.config/envgen/identity.txt`), and, when the
+//! schema names one (`host_identity`) and the default file does not exist, the host's ssh key.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use age::x25519;
-use secrecy::ExposeSecret;
+use age::{ssh, x25519};
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::vault::store::{Existing, write_atomic};
 
-/// Where the identity path came from, for messages.
+/// Where an identity path came from, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// `--identity FILE`.
@@ -23,6 +30,8 @@ pub enum Origin {
     Env,
     /// The default path under the user's config directory.
     Default,
+    /// The host's ssh key named by the schema.
+    HostKey,
 }
 
 impl Origin {
@@ -32,11 +41,12 @@ impl Origin {
             Origin::Flag => "given by --identity",
             Origin::Env => "given by ENVGEN_IDENTITY",
             Origin::Default => "the default identity",
+            Origin::HostKey => "the host key the schema allows",
         }
     }
 }
 
-/// The identity file to use, and where its path came from.
+/// An identity file to use, and where its path came from.
 #[derive(Clone, Debug)]
 pub struct IdentityPath {
     /// The file.
@@ -46,24 +56,35 @@ pub struct IdentityPath {
 }
 
 impl IdentityPath {
-    /// Resolves `--identity`, then `$ENVGEN_IDENTITY`, then the default path.
-    pub fn resolve(flag: Option<PathBuf>) -> Result<IdentityPath> {
-        if let Some(path) = flag {
-            return Ok(IdentityPath {
-                path,
-                origin: Origin::Flag,
-            });
+    /// The identity files in use: `--identity` (all of them), else `$ENVGEN_IDENTITY`, else
+    /// the default file, else `host_key` when given and the default file does not exist.
+    pub fn discover(flags: &[PathBuf], host_key: Option<&Path>) -> Result<Vec<IdentityPath>> {
+        if !flags.is_empty() {
+            return Ok(flags
+                .iter()
+                .map(|p| IdentityPath {
+                    path: p.clone(),
+                    origin: Origin::Flag,
+                })
+                .collect());
         }
         if let Some(path) = std::env::var_os("ENVGEN_IDENTITY").filter(|p| !p.is_empty()) {
-            return Ok(IdentityPath {
+            return Ok(vec![IdentityPath {
                 path: path.into(),
                 origin: Origin::Env,
-            });
+            }]);
         }
-        Ok(IdentityPath {
-            path: default_identity_path()?,
-            origin: Origin::Default,
-        })
+        let default = default_identity_path()?;
+        match host_key {
+            Some(host) if !default.exists() && host.exists() => Ok(vec![IdentityPath {
+                path: host.to_path_buf(),
+                origin: Origin::HostKey,
+            }]),
+            _ => Ok(vec![IdentityPath {
+                path: default,
+                origin: Origin::Default,
+            }]),
+        }
     }
 }
 
@@ -86,20 +107,44 @@ pub fn default_identity_path() -> Result<PathBuf> {
     }
 }
 
-/// The keys of one identity file.
+/// Asks for the passphrase of an encrypted OpenSSH key on the terminal, without echo.
+#[derive(Clone, Copy)]
+struct TerminalPrompt;
+
+impl age::Callbacks for TerminalPrompt {
+    fn display_message(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        rpassword::prompt_password(format!("{description}: "))
+            .ok()
+            .map(SecretString::from)
+    }
+}
+
+/// The keys of the identity files in use.
 pub struct Identities {
-    /// The identity file.
-    pub path: PathBuf,
+    /// The identity files.
+    pub paths: Vec<IdentityPath>,
     /// The private keys, for decryption.
     pub keys: Vec<Box<dyn age::Identity + Send + Sync>>,
-    /// Their public recipients (`age1...`).
+    /// Their public recipients.
     pub recipients: Vec<String>,
 }
 
 impl std::fmt::Debug for Identities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Identities")
-            .field("path", &self.path)
+            .field("paths", &self.paths)
             .field("keys", &"[REDACTED]")
             .field("recipients", &self.recipients)
             .finish()
@@ -107,42 +152,96 @@ impl std::fmt::Debug for Identities {
 }
 
 impl Identities {
-    /// Reads an age identity file.
-    pub fn load(at: &IdentityPath) -> Result<Identities> {
+    /// Reads every identity file.
+    pub fn load(paths: &[IdentityPath]) -> Result<Identities> {
+        let mut identities = Identities {
+            paths: paths.to_vec(),
+            keys: Vec::new(),
+            recipients: Vec::new(),
+        };
+        for at in paths {
+            identities.load_one(at)?;
+        }
+        Ok(identities)
+    }
+
+    /// The identity files, for messages: `a.txt, b.txt`.
+    pub fn describe(&self) -> String {
+        let paths: Vec<String> = self
+            .paths
+            .iter()
+            .map(|p| p.path.display().to_string())
+            .collect();
+        paths.join(", ")
+    }
+
+    fn load_one(&mut self, at: &IdentityPath) -> Result<()> {
         let path = &at.path;
-        let file =
-            age::IdentityFile::from_file(path.to_string_lossy().into_owned()).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::IdentityMissing {
-                        path: path.clone(),
-                        origin: at.origin.describe(),
-                    }
-                } else {
-                    Error::IdentityInvalid {
-                        path: path.clone(),
-                        detail: e.to_string(),
-                    }
-                }
-            })?;
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::IdentityMissing {
+                path: path.clone(),
+                origin: at.origin.describe(),
+            },
+            _ => Error::io("read", path, e),
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::IdentityPermissions {
+                path: path.clone(),
+                mode,
+            });
+        }
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
         let invalid = |detail: String| Error::IdentityInvalid {
             path: path.clone(),
             detail,
         };
+        if bytes.starts_with(b"-----BEGIN") {
+            let identity = ssh::Identity::from_buffer(&bytes[..], Some(path.display().to_string()))
+                .map_err(|e| invalid(e.to_string()))?;
+            if let ssh::Identity::Unsupported(key) = &identity {
+                return Err(invalid(format!(
+                    "unsupported ssh key ({})",
+                    unsupported(key)
+                )));
+            }
+            let recipient = ssh::Recipient::try_from(identity.clone())
+                .map_err(|_| invalid("its public key cannot be used as an age recipient".into()))?;
+            self.recipients.push(recipient.to_string());
+            self.keys
+                .push(Box::new(identity.with_callbacks(TerminalPrompt)));
+            return Ok(());
+        }
+        let file =
+            age::IdentityFile::from_buffer(&bytes[..]).map_err(|e| invalid(e.to_string()))?;
         let mut listing = Vec::new();
         file.write_recipients_file(&mut listing)
             .map_err(|e| invalid(e.to_string()))?;
-        let recipients = String::from_utf8(listing)
-            .map_err(|e| invalid(e.to_string()))?
-            .lines()
-            .map(String::from)
-            .collect();
-        let keys = file.into_identities().map_err(|e| invalid(e.to_string()))?;
-        Ok(Identities {
-            path: path.clone(),
-            keys,
-            recipients,
-        })
+        self.recipients.extend(
+            String::from_utf8(listing)
+                .map_err(|e| invalid(e.to_string()))?
+                .lines()
+                .map(String::from),
+        );
+        self.keys
+            .extend(file.into_identities().map_err(|e| invalid(e.to_string()))?);
+        Ok(())
     }
+}
+
+fn unsupported(key: &ssh::UnsupportedKey) -> String {
+    struct Show<'a>(&'a ssh::UnsupportedKey);
+    impl std::fmt::Display for Show<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.display(f, None)
+        }
+    }
+    Show(key)
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Generates a new X25519 identity and writes it, age-keygen style, with mode 0600.
@@ -160,13 +259,54 @@ pub fn generate_identity_file(path: &Path) -> Result<String> {
     Ok(recipient)
 }
 
+/// A public key the vault can be encrypted to.
+pub enum Recipient {
+    /// `age1...`
+    X25519(x25519::Recipient),
+    /// `ssh-ed25519 ...` or `ssh-rsa ...`
+    Ssh(ssh::Recipient),
+}
+
+impl Recipient {
+    /// The key as age's encryptor takes it.
+    pub fn as_age(&self) -> &dyn age::Recipient {
+        match self {
+            Recipient::X25519(r) => r,
+            Recipient::Ssh(r) => r,
+        }
+    }
+
+    /// The kind of key, for listings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Recipient::X25519(_) => "age (X25519)",
+            Recipient::Ssh(r) if r.to_string().starts_with("ssh-rsa") => "ssh-rsa",
+            Recipient::Ssh(_) => "ssh-ed25519",
+        }
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::X25519(r) => r.fmt(f),
+            Recipient::Ssh(r) => r.fmt(f),
+        }
+    }
+}
+
 /// Parses one recipient; `origin` names where it came from for the error.
-pub fn parse_recipient(text: &str, origin: impl FnOnce() -> String) -> Result<x25519::Recipient> {
-    x25519::Recipient::from_str(text.trim())
+pub fn parse_recipient(text: &str, origin: impl FnOnce() -> String) -> Result<Recipient> {
+    let text = text.trim();
+    if let Ok(r) = x25519::Recipient::from_str(text) {
+        return Ok(Recipient::X25519(r));
+    }
+    ssh::Recipient::from_str(text)
+        .map(Recipient::Ssh)
         .map_err(|_| Error::RecipientInvalid { origin: origin() })
 }
 
-/// Reads a recipients file: one `age1...` per line, `#` comments and blank lines ignored.
+/// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
     let mut recipients = Vec::new();
@@ -189,8 +329,9 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>> {
 /// The text of a recipients file listing `recipients`.
 pub fn recipients_file_text(recipients: &[String]) -> String {
     let mut text = String::from(
-        "# Public age recipients of the vault beside this file: anyone holding one of their\n\
-         # identities can read every secret. Safe to commit; review every change to it.\n",
+        "# Public recipients of the vault beside this file (age1... and ssh-ed25519/ssh-rsa keys):\n\
+         # anyone holding one of their private keys can read every secret. Safe to commit;\n\
+         # review every change to it. Change it with `envgen recipients add|remove`.\n",
     );
     for r in recipients {
         text.push_str(r);
@@ -200,7 +341,7 @@ pub fn recipients_file_text(recipients: &[String]) -> String {
 }
 
 /// Parses recipients given as strings (already validated ones from a file or the vault).
-pub fn to_age_recipients(recipients: &[String]) -> Result<Vec<x25519::Recipient>> {
+pub fn to_age_recipients(recipients: &[String]) -> Result<Vec<Recipient>> {
     recipients
         .iter()
         .enumerate()
@@ -211,7 +352,13 @@ pub fn to_age_recipients(recipients: &[String]) -> Result<Vec<x25519::Recipient>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+
+    fn flag(path: &Path) -> Vec<IdentityPath> {
+        vec![IdentityPath {
+            path: path.to_path_buf(),
+            origin: Origin::Flag,
+        }]
+    }
 
     #[test]
     fn generated_identity_loads_and_matches_its_recipient() {
@@ -220,17 +367,26 @@ mod tests {
         let recipient = generate_identity_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let ids = Identities::load(&IdentityPath {
-            path: path.clone(),
-            origin: Origin::Flag,
-        })
-        .unwrap();
+        let ids = Identities::load(&flag(&path)).unwrap();
         assert_eq!(ids.recipients, vec![recipient]);
         assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
         assert!(matches!(
             generate_identity_file(&path),
             Err(Error::WouldOverwrite { .. })
         ));
+    }
+
+    #[test]
+    fn readable_identities_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id.txt");
+        generate_identity_file(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Identities::load(&flag(&path)).unwrap_err();
+        assert!(
+            matches!(err, Error::IdentityPermissions { mode: 0o644, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -246,7 +402,11 @@ mod tests {
             read_recipients_file(&path),
             Err(Error::RecipientsEmpty { .. })
         ));
-        std::fs::write(&path, recipients_file_text(std::slice::from_ref(&good))).unwrap();
-        assert_eq!(read_recipients_file(&path).unwrap(), vec![good]);
+        let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@rust";
+        std::fs::write(&path, recipients_file_text(&[good.clone(), ssh.into()])).unwrap();
+        let read = read_recipients_file(&path).unwrap();
+        assert_eq!(read[0], good);
+        assert!(read[1].starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW"));
+        assert_eq!(to_age_recipients(&read).unwrap()[1].kind(), "ssh-ed25519");
     }
 }

@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod keys;
+pub mod passphrase;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -34,7 +35,6 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use keys::Identities;
 use store::{Existing, VaultFiles, write_atomic};
 
 /// The plaintext format tag written in every vault.
@@ -47,8 +47,14 @@ pub struct Vault {
     format: String,
     /// The schema the vault belongs to.
     pub schema: String,
-    /// The public recipients the vault is encrypted to.
+    /// The public recipients the vault is encrypted to (none for a passphrase vault).
     pub recipients: Vec<String>,
+    /// For a passphrase vault, the scrypt work factor (log2 N) it is encrypted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_work_factor: Option<u8>,
+    /// The passphrase that opened a passphrase vault, to encrypt it again on save.
+    #[serde(skip)]
+    pub passphrase: Option<SecretString>,
     /// The key of the value fingerprints (HMAC-SHA256), random per vault.
     #[serde(serialize_with = "expose")]
     fingerprint_key: SecretString,
@@ -184,6 +190,8 @@ impl Vault {
             format: FORMAT.into(),
             schema: schema.into(),
             recipients,
+            passphrase_work_factor: None,
+            passphrase: None,
             fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
         }
@@ -253,33 +261,30 @@ impl Vault {
         Ok(vault)
     }
 
-    /// Decrypts and parses the vault, checking it belongs to `schema`.
-    pub fn open(files: &VaultFiles, identities: &Identities, schema: &str) -> Result<Vault> {
-        let path = &files.vault;
-        let ciphertext = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::VaultMissing { path: path.clone() });
+    /// Decrypts and parses vault bytes read from `path` with `keys`, whatever schema they
+    /// belong to; `who` names the keys in errors.
+    pub fn decrypt(
+        ciphertext: &[u8],
+        keys: &[Box<dyn age::Identity + Send + Sync>],
+        who: &str,
+        path: &Path,
+    ) -> Result<Vault> {
+        let passphrase = crypto::is_passphrase(ciphertext);
+        let plaintext = crypto::decrypt(ciphertext, keys).map_err(|f| match f {
+            crypto::DecryptFailure::NoMatchingKey | crypto::DecryptFailure::KeyUnwrap
+                if passphrase =>
+            {
+                Error::WrongPassphrase {
+                    vault: path.to_path_buf(),
+                }
             }
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        let vault = Vault::decrypt(&ciphertext, identities, path)?;
-        if vault.schema != schema {
-            return Err(Error::VaultSchemaMismatch {
-                path: path.clone(),
-                found: vault.schema,
-                expected: schema.into(),
-            });
-        }
-        Ok(vault)
-    }
-
-    /// Decrypts and parses vault bytes read from `path`, whatever schema they belong to.
-    pub fn decrypt(ciphertext: &[u8], identities: &Identities, path: &Path) -> Result<Vault> {
-        let plaintext = crypto::decrypt(ciphertext, &identities.keys).map_err(|f| match f {
             crypto::DecryptFailure::NoMatchingKey => Error::WrongIdentity {
                 vault: path.to_path_buf(),
-                identity: identities.path.clone(),
+                identity: who.to_string(),
+            },
+            crypto::DecryptFailure::KeyUnwrap => Error::VaultDamaged {
+                path: path.to_path_buf(),
+                detail: "a recipient stanza does not decrypt",
             },
             crypto::DecryptFailure::Damaged(detail) => Error::VaultDamaged {
                 path: path.to_path_buf(),
@@ -289,15 +294,46 @@ impl Vault {
         Vault::from_plaintext(&plaintext, path)
     }
 
+    /// Checks that the vault belongs to `schema`.
+    pub fn check_schema(&self, schema: &str, path: &Path) -> Result<()> {
+        if self.schema != schema {
+            return Err(Error::VaultSchemaMismatch {
+                path: path.to_path_buf(),
+                found: self.schema.clone(),
+                expected: schema.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the vault is encrypted with a passphrase rather than to recipients.
+    pub fn is_passphrase(&self) -> bool {
+        self.passphrase_work_factor.is_some()
+    }
+
     /// Encrypts the vault to its recipients and atomically replaces the file (mode 0600).
     pub fn save(&self, files: &VaultFiles) -> Result<()> {
-        let recipients = keys::to_age_recipients(&self.recipients)?;
         let plaintext = self.to_plaintext();
-        let ciphertext =
-            crypto::encrypt(&plaintext, &recipients).map_err(|detail| Error::Encrypt {
-                path: files.vault.clone(),
-                detail,
-            })?;
+        let encrypted = match (self.passphrase_work_factor, &self.passphrase) {
+            (Some(work_factor), Some(passphrase)) => {
+                let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+                recipient.set_work_factor(work_factor);
+                crypto::encrypt(&plaintext, &[&recipient])
+            }
+            (Some(_), None) => unreachable!(
+                "a passphrase vault is saved only after it was opened or created with one"
+            ),
+            (None, _) => {
+                let recipients = keys::to_age_recipients(&self.recipients)?;
+                let refs: Vec<&dyn age::Recipient> =
+                    recipients.iter().map(keys::Recipient::as_age).collect();
+                crypto::encrypt(&plaintext, &refs)
+            }
+        };
+        let ciphertext = encrypted.map_err(|detail| Error::Encrypt {
+            path: files.vault.clone(),
+            detail,
+        })?;
         write_atomic(&files.vault, &ciphertext, 0o600, Existing::Replace)
     }
 
@@ -307,6 +343,9 @@ impl Vault {
     /// `accept_file` is set, in which case the vault adopts the file's recipients.
     /// Returns whether the vault's recipients changed.
     pub fn reconcile_recipients(&mut self, files: &VaultFiles, accept_file: bool) -> Result<bool> {
+        if self.is_passphrase() {
+            return Ok(false);
+        }
         if !files.recipients.exists() {
             write_recipients(files, &self.recipients)?;
             return Ok(false);

@@ -1,0 +1,131 @@
+//! `envgen recipients list|add|remove`: who can open the vault.
+//!
+//! A change re-encrypts the vault to the new set and then rewrites the recipients file,
+//! under the write lock. The vault is replaced atomically, so an interruption leaves the old
+//! vault (readable by the old set) or the new one. The recipients recorded inside the vault
+//! are the ones that count: the change starts from them, whatever the file says, and the file
+//! is rewritten from the result, so running the command again after an interruption, or
+//! after someone edited the file, puts both back in agreement (and says so).
+
+use std::io::Write;
+
+use super::{Context, emit, note, rotate};
+use crate::cli::{RecipientsCommand, RotateArgs};
+use crate::error::{Error, Result};
+use crate::vault::keys::{parse_recipient, read_recipients_file};
+use crate::vault::write_recipients;
+
+pub(super) fn run(
+    ctx: &Context,
+    command: &RecipientsCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let (given, removing, then_rotate) = match command {
+        RecipientsCommand::List => return list(ctx, out),
+        RecipientsCommand::Add { recipients } => (recipients, false, false),
+        RecipientsCommand::Remove { recipients, rotate } => (recipients, true, *rotate),
+    };
+    let mut keys = Vec::with_capacity(given.len());
+    for (i, text) in given.iter().enumerate() {
+        keys.push(parse_recipient(text, || format!("recipient argument {}", i + 1))?.to_string());
+    }
+    {
+        let _lock = ctx.files.lock()?;
+        let mut opened = ctx.open()?;
+        let vault = &mut opened.vault;
+        if vault.is_passphrase() {
+            return Err(Error::PassphraseVault {
+                path: ctx.files.vault.clone(),
+            });
+        }
+        let file_differed =
+            read_recipients_file(&ctx.files.recipients).ok().as_ref() != Some(&vault.recipients);
+        let mut changed = Vec::new();
+        for key in &keys {
+            let present = vault.recipients.contains(key);
+            match (removing, present) {
+                (false, false) => vault.recipients.push(key.clone()),
+                (true, true) => vault.recipients.retain(|r| r != key),
+                (false, true) => {
+                    note(err, &format!("already a recipient: {key}"));
+                    continue;
+                }
+                (true, false) => {
+                    return Err(Error::NotARecipient {
+                        recipient: key.clone(),
+                        path: ctx.files.vault.clone(),
+                    });
+                }
+            }
+            changed.push(key.as_str());
+        }
+        if vault.recipients.is_empty() {
+            return Err(Error::LastRecipient {
+                path: ctx.files.vault.clone(),
+            });
+        }
+        if changed.is_empty() && !file_differed {
+            return Ok(());
+        }
+        vault.save(&ctx.files)?;
+        write_recipients(&ctx.files, &vault.recipients)?;
+        if file_differed {
+            note(
+                err,
+                &format!(
+                    "note: {} did not match the recipients recorded in the vault; it was rewritten from them",
+                    ctx.files.recipients.display()
+                ),
+            );
+        }
+        let op = if removing {
+            "recipients-remove"
+        } else {
+            "recipients-add"
+        };
+        ctx.audit(err, op, &changed, &opened.actor);
+        let verb = if removing { "removed" } else { "added" };
+        let mut report: String = changed.iter().map(|k| format!("{verb} {k}\n")).collect();
+        report.push_str(&format!(
+            "re-encrypted {} to {} recipient(s)\n",
+            ctx.files.vault.display(),
+            vault.recipients.len()
+        ));
+        emit(out, report.as_bytes())?;
+    }
+    if !removing {
+        return Ok(());
+    }
+    if !then_rotate {
+        note(
+            err,
+            "warning: removal is not revocation: whoever held a removed key may have kept the values it could read. \
+             Renew them with `envgen rotate --all` (or run this with --rotate), then the guarded ones with --force",
+        );
+        return Ok(());
+    }
+    let all = RotateArgs {
+        names: Vec::new(),
+        all: true,
+        dry_run: false,
+        force: false,
+        update_recipients: false,
+    };
+    rotate::run(ctx, &all, out, err)
+}
+
+fn list(ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    let vault = ctx.open()?.vault;
+    if vault.is_passphrase() {
+        return Err(Error::PassphraseVault {
+            path: ctx.files.vault.clone(),
+        });
+    }
+    let mut text = String::new();
+    for r in &vault.recipients {
+        let key = parse_recipient(r, || "the vault".into())?;
+        text.push_str(&format!("{}  {r}\n", key.kind()));
+    }
+    emit(out, text.as_bytes())
+}

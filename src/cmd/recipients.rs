@@ -39,8 +39,8 @@ pub(super) fn run(
                 path: ctx.files.vault.clone(),
             });
         }
-        let file_differed =
-            read_recipients_file(&ctx.files.recipients).ok().as_ref() != Some(&vault.recipients);
+        let file = read_recipients_file(&ctx.files.recipients).ok();
+        let file_differed = file.as_ref() != Some(&vault.recipients);
         let mut changed = Vec::new();
         for key in &keys {
             let present = vault.recipients.contains(key);
@@ -51,6 +51,9 @@ pub(super) fn run(
                     note(err, &format!("already a recipient: {key}"));
                     continue;
                 }
+                // Already gone from the vault but still in the file: an interrupted removal,
+                // which rewriting the file below completes.
+                (true, false) if file.as_ref().is_some_and(|f| f.contains(key)) => continue,
                 (true, false) => {
                     return Err(Error::NotARecipient {
                         recipient: key.clone(),

@@ -3,6 +3,7 @@
 mod deploy;
 mod e2e;
 mod failures;
+mod keys;
 mod parsers;
 mod rotation;
 mod testkit;

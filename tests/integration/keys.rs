@@ -425,3 +425,60 @@ fn whoami_follows_the_discovery_order_and_a_host_key_serves_a_server() {
     );
     assert!(String::from_utf8_lossy(&render.stdout).contains("REDIS_PASSWORD="));
 }
+
+#[test]
+fn an_ssh_rsa_key_is_a_recipient_too() {
+    let s = Sandbox::new();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "rsa", "-f"])
+        .arg(s.path("rsa_key"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = String::from_utf8(s.read("rsa_key.pub")).unwrap();
+    s.run(&["init", "-r", public.trim()]).ok();
+    assert!(
+        s.run(&["--identity", "rsa_key", "recipients", "list"])
+            .ok()
+            .starts_with("ssh-rsa  ssh-rsa ")
+    );
+    let value = s
+        .run(&["--identity", "rsa_key", "get", "HOCUSPOCUS_SECRET"])
+        .ok();
+    let out = Command::new("age")
+        .args(["-d", "-i", "rsa_key", "vault/alecia.age"])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains(value.trim())
+    );
+}
+
+#[test]
+fn a_new_passphrase_is_asked_twice_on_the_terminal() {
+    let s = Sandbox::new();
+    let envgen = assert_cmd::cargo::cargo_bin("envgen");
+    let init = format!("{} init --passphrase --work-factor 10", envgen.display());
+    let (code, screen) = on_terminal(&s, &init, "one passphrase\nanother one\n");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(
+        screen.contains("passphrase: the two passphrases differ"),
+        "{screen}"
+    );
+    assert!(!s.path("vault/alecia.age").exists());
+    let (code, screen) = on_terminal(&s, &init, "same passphrase\nsame passphrase\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(!screen.contains("same passphrase"), "no echo: {screen}");
+    let get = format!("{} get SEARXNG_SECRET", envgen.display());
+    let (code, screen) = on_terminal(&s, &get, "same passphrase\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(screen.lines().last().unwrap().trim().len(), 64, "{screen}");
+}

@@ -72,10 +72,7 @@ pub(super) fn run(
         });
     }
     let recipients = new_vault_recipients(ctx, &args.recipients, &[], err)?;
-    let actor = ctx
-        .identities()
-        .map(|ids| actor(&ids))
-        .unwrap_or_else(|_| "-".into());
+    let actor = ctx.identities().map(actor).unwrap_or_else(|_| "-".into());
     let mut vault = Vault::new(&schema.name, recipients);
     let mut report = String::new();
     for var in schema.variables().iter().filter(|v| v.kind.is_stored()) {

@@ -34,16 +34,13 @@ pub(super) fn run(
         (opened.vault, opened.actor)
     } else if args.passphrase {
         let mut vault = Vault::new(&ctx.schema.name, Vec::new());
-        vault.passphrase = Some(ctx.passphrase.read(true)?);
+        vault.passphrase = Some(ctx.passphrase(true)?);
         vault.passphrase_work_factor = Some(args.work_factor);
         (vault, "passphrase".to_string())
     } else {
         let recipients = new_vault_recipients(ctx, &args.recipients, &args.recipients_files, err)?;
         // With explicit recipients no identity is needed; record one if there is one.
-        let actor = ctx
-            .identities()
-            .map(|ids| actor(&ids))
-            .unwrap_or_else(|_| "-".into());
+        let actor = ctx.identities().map(actor).unwrap_or_else(|_| "-".into());
         (Vault::new(&ctx.schema.name, recipients), actor)
     };
     for name in sets.keys() {

@@ -20,6 +20,7 @@ mod rotate;
 mod textconv;
 mod whoami;
 
+use std::cell::OnceCell;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -90,7 +91,11 @@ struct Context {
     schema: Schema,
     files: VaultFiles,
     identity_flags: Vec<PathBuf>,
-    passphrase: passphrase::Source,
+    passphrase_source: passphrase::Source,
+    /// Read once per process: a file descriptor can be read only once, and nobody wants to
+    /// type a passphrase twice for one command.
+    passphrase: OnceCell<SecretString>,
+    identities: OnceCell<Identities>,
 }
 
 /// A decrypted vault and who opened it.
@@ -115,7 +120,9 @@ impl Context {
             schema,
             files: VaultFiles::new(vault),
             identity_flags: cli.identity.clone(),
-            passphrase: passphrase::Source::resolve(cli.passphrase_fd),
+            passphrase_source: passphrase::Source::resolve(cli.passphrase_fd),
+            passphrase: OnceCell::new(),
+            identities: OnceCell::new(),
         })
     }
 
@@ -124,8 +131,23 @@ impl Context {
         IdentityPath::discover(&self.identity_flags, self.schema.host_identity.as_deref())
     }
 
-    fn identities(&self) -> Result<Identities> {
-        Identities::load(&self.identity_paths()?)
+    /// The identities in use, loaded on first use.
+    fn identities(&self) -> Result<&Identities> {
+        if let Some(identities) = self.identities.get() {
+            return Ok(identities);
+        }
+        let loaded = Identities::load(&self.identity_paths()?)?;
+        Ok(self.identities.get_or_init(|| loaded))
+    }
+
+    /// The passphrase of a passphrase vault, read on first use; `confirm` asks twice on a
+    /// terminal (for a new vault).
+    fn passphrase(&self, confirm: bool) -> Result<SecretString> {
+        if let Some(passphrase) = self.passphrase.get() {
+            return Ok(passphrase.clone());
+        }
+        let read = self.passphrase_source.read(confirm)?;
+        Ok(self.passphrase.get_or_init(|| read).clone())
     }
 
     /// Decrypts the vault with the identities in use, or its passphrase.
@@ -147,7 +169,7 @@ impl Context {
     /// else with the identities in use.
     fn decrypt(&self, ciphertext: &[u8], path: &std::path::Path) -> Result<Opened> {
         if crate::vault::crypto::is_passphrase(ciphertext) {
-            let passphrase = self.passphrase.read(false)?;
+            let passphrase = self.passphrase(false)?;
             let keys: Vec<Box<dyn age::Identity + Send + Sync>> =
                 vec![Box::new(age::scrypt::Identity::new(passphrase.clone()))];
             let mut vault = Vault::decrypt(ciphertext, &keys, "the passphrase", path)?;
@@ -161,7 +183,7 @@ impl Context {
         let vault = Vault::decrypt(ciphertext, &identities.keys, &identities.describe(), path)?;
         Ok(Opened {
             vault,
-            actor: actor(&identities),
+            actor: actor(identities),
         })
     }
 
@@ -344,7 +366,7 @@ fn new_vault_recipients(
             ),
         );
     }
-    Ok(Identities::load(&paths)?.recipients)
+    Ok(ctx.identities()?.recipients.clone())
 }
 
 /// Writes all of `bytes` to standard output and flushes it.

@@ -290,6 +290,22 @@ fn a_passphrase_vault_takes_its_passphrase_from_a_descriptor_or_a_file_never_arg
         rotate.status.success(),
         "writes re-encrypt with the same passphrase"
     );
+    // Two vaults opened by one command read the descriptor (here a pipe) once.
+    std::fs::copy(s.path("vault/alecia.age"), s.path("old.age")).unwrap();
+    let rotate = s
+        .command(&["rotate", "SEARXNG_SECRET"])
+        .env("ENVGEN_PASSPHRASE_FILE", "pass.txt")
+        .output()
+        .unwrap();
+    assert!(rotate.status.success());
+    let diff = sh("cat pass.txt | \"$ENVGEN\" diff old.age --passphrase-fd 0");
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert!(String::from_utf8_lossy(&diff.stdout).starts_with("changed SEARXNG_SECRET "));
 
     let wrong = s
         .command(&["get", "REDIS_PASSWORD"])

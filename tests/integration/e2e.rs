@@ -296,12 +296,7 @@ fn secret_files_are_private_and_recipients_public() {
     assert_eq!(mode("vault/.alecia.age.lock"), 0o600);
     assert_eq!(mode("vault/alecia.recipients"), 0o644);
     let recipients = String::from_utf8(s.read("vault/alecia.recipients")).unwrap();
-    let mine = String::from_utf8(s.read("id.txt")).unwrap();
-    let public = mine
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap();
-    assert!(recipients.lines().any(|l| l == public));
+    assert!(recipients.lines().any(|l| l == s.public_key()));
     let leftovers: Vec<_> = std::fs::read_dir(s.path("vault"))
         .unwrap()
         .map(|e| e.unwrap().file_name())

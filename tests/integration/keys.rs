@@ -150,12 +150,7 @@ fn two_age_keys_and_an_ssh_key_open_the_same_vault_until_one_is_removed() {
 #[test]
 fn remove_with_rotate_renews_the_free_secrets() {
     let s = Sandbox::new();
-    let me = String::from_utf8(s.read("id.txt"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap()
-        .to_string();
+    let me = s.public_key();
     let gone = keygen(&s, "gone.txt");
     s.run(&["init", "-r", &me, "-r", &gone]).ok();
     let before = s.run(&["get", "REDIS_PASSWORD"]).ok();
@@ -183,12 +178,7 @@ fn remove_with_rotate_renews_the_free_secrets() {
 #[test]
 fn an_interrupted_recipients_change_leaves_a_whole_vault() {
     let s = Sandbox::new();
-    let me = String::from_utf8(s.read("id.txt"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap()
-        .to_string();
+    let me = s.public_key();
     let other = keygen(&s, "other.txt");
     s.run(&["init", "-r", &me]).ok();
     let value = s.run(&["get", "REDIS_PASSWORD"]).ok();
@@ -380,12 +370,7 @@ fn identity_files_readable_by_others_are_refused() {
 #[test]
 fn whoami_follows_the_discovery_order_and_a_host_key_serves_a_server() {
     let s = Sandbox::new();
-    let me = String::from_utf8(s.read("id.txt"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap()
-        .to_string();
+    let me = s.public_key();
     let other = keygen(&s, "other.txt");
     s.run(&["init"]).ok();
     let env = s.run(&["whoami"]).ok();

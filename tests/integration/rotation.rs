@@ -344,12 +344,7 @@ fn the_audit_trail_records_operations_names_and_actor_only() {
     s.run(&["rollback", "REDIS_PASSWORD"]).ok();
     s.run(&["render"]).ok();
     s.run(&["rotate", "AP_ENCRYPTION_KEY"]).fails();
-    let me = String::from_utf8(s.read("id.txt")).unwrap();
-    let me = me
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap()
-        .to_string();
+    let me = s.public_key();
     let lines: Vec<serde_json::Value> = String::from_utf8(s.read("vault/alecia.audit"))
         .unwrap()
         .lines()

@@ -82,6 +82,16 @@ impl Sandbox {
         std::fs::write(self.path(rel), text).unwrap();
     }
 
+    /// The public recipient of the sandbox's identity (`id.txt`).
+    pub fn public_key(&self) -> String {
+        let identity = String::from_utf8(self.read("id.txt")).unwrap();
+        identity
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_string()
+    }
+
     /// Reads a file inside the sandbox.
     pub fn read(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.path(rel)).unwrap()

@@ -48,6 +48,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FD")]
     pub passphrase_fd: Option<u32>,
 
+    /// Accept a vault that differs from what this machine has seen at its path (another
+    /// lineage, or an older generation), and remember it from now on
+    #[arg(long, global = true)]
+    pub accept_vault: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

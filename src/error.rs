@@ -115,6 +115,36 @@ pub enum Error {
         /// What is wrong, never quoting the content.
         detail: String,
     },
+    /// The vault at a path is not of the lineage this machine pinned there.
+    #[error(
+        "{path} is not the vault this machine knew at this path: it was created separately (a new vault, or a forged one); pinned in {pins}"
+    )]
+    VaultLineage {
+        /// The vault path.
+        path: PathBuf,
+        /// The pin file.
+        pins: PathBuf,
+    },
+    /// The vault is older than the newest version this machine has seen.
+    #[error(
+        "{path} is older than the version this machine has seen (generation {found}, seen {seen}): it was rolled back; pinned in {pins}"
+    )]
+    VaultRolledBack {
+        /// The vault path.
+        path: PathBuf,
+        /// Its generation.
+        found: u64,
+        /// The highest generation seen.
+        seen: u64,
+        /// The pin file.
+        pins: PathBuf,
+    },
+    /// The pin file cannot be parsed.
+    #[error("cannot read the vault pins in {path}")]
+    PinsUnreadable {
+        /// The pin file.
+        path: PathBuf,
+    },
     /// The vault belongs to another schema.
     #[error("{path} holds the variables of schema '{found}', not of schema '{expected}'")]
     VaultSchemaMismatch {
@@ -384,6 +414,9 @@ impl Error {
                 "restore the vault from version control or a backup; it was not written by envgen"
                     .into()
             }
+            Error::VaultLineage { .. } => "if you replaced it on purpose (a restore from another copy, a new vault), run the command again with --accept-vault; otherwise restore the vault you had: someone may have written this one".into(),
+            Error::VaultRolledBack { .. } => "if you restored an older copy on purpose, run the command again with --accept-vault; otherwise put the latest version back (git log vault/)".into(),
+            Error::PinsUnreadable { path } => format!("it is not valid JSON; move it away to start over (every vault is then pinned again on first use): mv {0} {0}.bad", path.display()),
             Error::VaultSchemaMismatch { .. } => {
                 "pass the matching --schema, or a --vault made for this schema".into()
             }

@@ -181,7 +181,7 @@ pub(super) fn run(
     }
 
     write_recipients(&ctx.files, &vault.recipients)?;
-    vault.save(&ctx.files)?;
+    ctx.save(&mut vault)?;
     let names: Vec<&str> = vault.variables.keys().map(String::as_str).collect();
     ctx.audit(err, "import", &names, &actor);
     for warning in &warnings {

@@ -99,7 +99,7 @@ pub(super) fn run(
     if !existed && !vault.is_passphrase() {
         write_recipients(&ctx.files, &vault.recipients)?;
     }
-    vault.save(&ctx.files)?;
+    ctx.save(&mut vault)?;
     let names: Vec<&str> = added
         .iter()
         .map(|(_, n)| *n)

@@ -35,6 +35,7 @@ use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
 };
 use crate::vault::passphrase;
+use crate::vault::pin::Pins;
 use crate::vault::store::VaultFiles;
 use crate::vault::{Provenance, Vault, audit};
 
@@ -96,6 +97,7 @@ struct Context {
     /// type a passphrase twice for one command.
     passphrase: OnceCell<SecretString>,
     identities: OnceCell<Identities>,
+    accept_vault: bool,
 }
 
 /// A decrypted vault and who opened it.
@@ -123,6 +125,7 @@ impl Context {
             passphrase_source: passphrase::Source::resolve(cli.passphrase_fd),
             passphrase: OnceCell::new(),
             identities: OnceCell::new(),
+            accept_vault: cli.accept_vault,
         })
     }
 
@@ -150,8 +153,11 @@ impl Context {
         Ok(self.passphrase.get_or_init(|| read).clone())
     }
 
-    /// Decrypts the vault with the identities in use, or its passphrase.
+    /// Decrypts the vault with the identities in use, or its passphrase, and checks it
+    /// against what this machine has seen at its path (lineage and generation).
     fn open(&self) -> Result<Opened> {
+        // Read the pins before the vault: a write in between only makes the vault newer.
+        let pins = self.pins()?;
         let path = &self.files.vault;
         let ciphertext = match std::fs::read(path) {
             Ok(bytes) => bytes,
@@ -162,7 +168,33 @@ impl Context {
         };
         let opened = self.decrypt(&ciphertext, path)?;
         opened.vault.check_schema(&self.schema.name, path)?;
+        if let Some(mut pins) = pins {
+            let lineage = opened.vault.lineage_hash();
+            if !self.accept_vault {
+                pins.check(path, &lineage, opened.vault.generation)?;
+            }
+            pins.record(path, &lineage, opened.vault.generation, self.accept_vault)?;
+        }
         Ok(opened)
+    }
+
+    /// Writes the vault (a new generation) and remembers it as the latest seen here.
+    fn save(&self, vault: &mut Vault) -> Result<()> {
+        vault.save(&self.files)?;
+        if let Some(mut pins) = self.pins()? {
+            pins.record(
+                &self.files.vault,
+                &vault.lineage_hash(),
+                vault.generation,
+                true,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// This machine's record of the vaults it has opened (none without a home directory).
+    fn pins(&self) -> Result<Option<Pins>> {
+        Pins::default_path().map(Pins::load).transpose()
     }
 
     /// Decrypts vault bytes read from `path`: with the passphrase for a passphrase vault,

@@ -71,7 +71,7 @@ pub(super) fn run(
         if changed.is_empty() && !file_differed {
             return Ok(());
         }
-        vault.save(&ctx.files)?;
+        ctx.save(vault)?;
         write_recipients(&ctx.files, &vault.recipients)?;
         if file_differed {
             note(

@@ -42,7 +42,7 @@ pub(super) fn run(
         provenance("rollback", &opened.actor),
         var.rotation.history,
     );
-    opened.vault.save(&ctx.files)?;
+    ctx.save(&mut opened.vault)?;
     ctx.audit(err, "rollback", &[var.name.as_str()], &opened.actor);
 
     let mut report = format!(

@@ -107,7 +107,7 @@ pub(super) fn run(
             var.rotation.history,
         );
     }
-    vault.save(&ctx.files)?;
+    ctx.save(vault)?;
     let names: Vec<&str> = targets.iter().map(|&i| name(i)).collect();
     ctx.audit(err, "rotate", &names, &opened.actor);
 

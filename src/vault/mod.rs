@@ -22,6 +22,7 @@ pub mod audit;
 pub mod crypto;
 pub mod keys;
 pub mod passphrase;
+pub mod pin;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,12 @@ pub struct Vault {
     /// The passphrase that opened a passphrase vault, to encrypt it again on save.
     #[serde(skip)]
     pub passphrase: Option<SecretString>,
+    /// A random secret fixed at creation: a vault written by someone who could not read this
+    /// one has another (see [`pin`]).
+    #[serde(serialize_with = "expose")]
+    lineage: SecretString,
+    /// Increased by every write, so an older copy put back can be told apart.
+    pub generation: u64,
     /// The key of the value fingerprints (HMAC-SHA256), random per vault.
     #[serde(serialize_with = "expose")]
     fingerprint_key: SecretString,
@@ -181,17 +188,25 @@ impl Entry {
     }
 }
 
+/// 32 random bytes in a buffer wiped on drop.
+fn random_key() -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(&mut *key);
+    key
+}
+
 impl Vault {
     /// An empty vault for `schema`, encrypted to `recipients`.
     pub fn new(schema: &str, recipients: Vec<String>) -> Self {
-        let mut key = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(&mut *key);
+        let key = random_key();
         Vault {
             format: FORMAT.into(),
             schema: schema.into(),
             recipients,
             passphrase_work_factor: None,
             passphrase: None,
+            lineage: SecretString::from(hex::encode(random_key())),
+            generation: 0,
             fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
         }
@@ -216,7 +231,7 @@ impl Vault {
             secret.expose_secret().len()
         }
         let bound = 256
-            + 6 * len(&self.fingerprint_key)
+            + 6 * (len(&self.fingerprint_key) + len(&self.lineage))
             + self.recipients.iter().map(|r| r.len() + 16).sum::<usize>()
             + self
                 .variables
@@ -306,13 +321,20 @@ impl Vault {
         Ok(())
     }
 
+    /// The hash of the lineage secret, as pinned.
+    pub fn lineage_hash(&self) -> String {
+        pin::lineage_hash(self.lineage.expose_secret())
+    }
+
     /// Whether the vault is encrypted with a passphrase rather than to recipients.
     pub fn is_passphrase(&self) -> bool {
         self.passphrase_work_factor.is_some()
     }
 
-    /// Encrypts the vault to its recipients and atomically replaces the file (mode 0600).
-    pub fn save(&self, files: &VaultFiles) -> Result<()> {
+    /// Counts a new generation, encrypts the vault to its recipients (or its passphrase) and
+    /// atomically replaces the file (mode 0600).
+    pub fn save(&mut self, files: &VaultFiles) -> Result<()> {
+        self.generation += 1;
         let plaintext = self.to_plaintext();
         let encrypted = match (self.passphrase_work_factor, &self.passphrase) {
             (Some(work_factor), Some(passphrase)) => {
@@ -425,7 +447,7 @@ mod tests {
 
     #[test]
     fn format_errors_never_quote_content() {
-        let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"fingerprint_key":"k","variables":{"A":{"value":123456789,"created":"","rotated":""}}}"#;
+        let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"lineage":"l","generation":1,"fingerprint_key":"k","variables":{"A":{"value":123456789,"created":"","rotated":""}}}"#;
         let err = Vault::from_plaintext(text, Path::new("v"))
             .unwrap_err()
             .to_string();

@@ -3,6 +3,7 @@
 mod deploy;
 mod e2e;
 mod failures;
+mod forgery;
 mod keys;
 mod parsers;
 mod rotation;

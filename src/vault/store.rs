@@ -59,7 +59,30 @@ impl VaultFiles {
             .open(&self.lock)
             .map_err(|e| Error::io("create the lock file", &self.lock, e))?;
         file.lock().map_err(|e| Error::io("lock", &self.lock, e))?;
+        self.remove_stale_temporaries();
         Ok(WriteLock { _file: file })
+    }
+}
+
+impl VaultFiles {
+    /// Removes the temporary files a crashed writer left beside the vault (ciphertext only,
+    /// never plaintext); called with the write lock held, when no other writer is at work.
+    fn remove_stale_temporaries(&self) {
+        let dir = self
+            .vault
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".envgen-") && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -98,8 +121,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, existing: Existing) ->
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| fail("create a temporary file beside", e))?;
+    fault::point("before-write", path);
     temp.write_all(bytes).map_err(|e| fail("write", e))?;
+    fault::point("before-fsync", path);
     temp.as_file().sync_all().map_err(|e| fail("fsync", e))?;
+    fault::point("before-rename", path);
     match existing {
         Existing::Replace => temp
             .persist(path)
@@ -115,9 +141,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, existing: Existing) ->
             }
         })?,
     }
+    fault::point("after-rename", path);
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("fsync the directory of", path, e))
+}
+
+/// Crash points for the crash-safety tests, compiled into debug (test) builds only.
+mod fault {
+    use std::path::Path;
+
+    /// Aborts the process, as a crash would, when `$ENVGEN_FAULT` is `STEP` or
+    /// `STEP@FILE_NAME` and names this step (of a write to `path`).
+    #[cfg(debug_assertions)]
+    pub(super) fn point(step: &str, path: &Path) {
+        let Ok(wanted) = std::env::var("ENVGEN_FAULT") else {
+            return;
+        };
+        let (wanted_step, file) = wanted.split_once('@').unwrap_or((wanted.as_str(), ""));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if wanted_step == step && (file.is_empty() || file == name) {
+            std::process::abort();
+        }
+    }
+
+    /// Release builds have no crash points.
+    #[cfg(not(debug_assertions))]
+    pub(super) fn point(_: &str, _: &Path) {}
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! End-to-end tests of the envgen binary: one integration-test binary, one module per topic.
 
+mod crash;
 mod deploy;
 mod e2e;
 mod failures;

@@ -293,6 +293,21 @@ mod tests {
         assert_eq!(got, expect);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics_and_errors_are_located(text in "[\\PC\\n\\r]{0,300}") {
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(e.line >= 1 && e.line <= text.split('\n').count());
+            }
+        }
+    }
+
+    #[test]
+    fn debug_of_an_assignment_hides_the_value() {
+        let parsed = parse("A='hunter2'").unwrap();
+        assert!(!format!("{parsed:?}").contains("hunter2"));
+    }
+
     #[test]
     fn errors_name_the_line_and_never_a_value() {
         assert_eq!(parse("A=1\nB C=2\n").unwrap_err().line, 2);

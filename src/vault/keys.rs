@@ -389,6 +389,24 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_recipients_files_never_panic(text in "[\\PC\\n]{0,300}") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("r");
+            std::fs::write(&path, &text).unwrap();
+            match read_recipients_file(&path) {
+                Ok(list) => proptest::prop_assert!(!list.is_empty()),
+                Err(Error::RecipientInvalid { origin }) => {
+                    let prefix = format!("{}:", path.display());
+                    proptest::prop_assert!(origin.starts_with(&prefix), "{}", origin);
+                }
+                Err(Error::RecipientsEmpty { .. }) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
+            }
+        }
+    }
+
     #[test]
     fn recipients_files_are_validated_by_line() {
         let dir = tempfile::tempdir().unwrap();

@@ -445,6 +445,13 @@ mod tests {
         assert!(!debug.contains("plain") && !debug.contains("argon2id") && !debug.contains("al\\"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_plaintext_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = Vault::from_plaintext(&bytes, Path::new("v"));
+        }
+    }
+
     #[test]
     fn format_errors_never_quote_content() {
         let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"lineage":"l","generation":1,"fingerprint_key":"k","variables":{"A":{"value":123456789,"created":"","rotated":""}}}"#;

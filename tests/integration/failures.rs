@@ -308,3 +308,41 @@ fn bad_schemas_are_refused_with_file_line_and_variable() {
         "error: bad.toml:8:9: variable K: chars must be between 1 and 4096, not 0",
     );
 }
+
+#[test]
+fn every_single_bit_flip_and_every_truncation_of_a_small_vault_is_refused() {
+    let s = Sandbox::with_schema(
+        "[schema]\nname = \"alecia\"\n\n[[variable]]\nname = \"K\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16\ndescription = \"d\"\nservices = [\"s\"]\n",
+    );
+    s.run(&["init"]).ok();
+    let value = s.run(&["get", "K"]).ok();
+    let original = s.read("vault/alecia.age");
+    let mut tried = 0;
+    let mut check = |bytes: &[u8], what: &str| {
+        std::fs::write(s.path("vault/alecia.age"), bytes).unwrap();
+        let run = s.run(&["get", "K"]);
+        assert_eq!(run.code, 2, "{what}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{what}");
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains("vault/alecia.age"),
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(value.trim()), "{what}");
+        tried += 1;
+    };
+    for i in 0..original.len() {
+        let mut flipped = original.clone();
+        flipped[i] ^= 0x01;
+        check(&flipped, &format!("bit flip at byte {i}"));
+    }
+    for len in 0..original.len() {
+        check(&original[..len], &format!("truncated to {len} bytes"));
+    }
+    std::fs::write(s.path("vault/alecia.age"), &original).unwrap();
+    assert_eq!(s.run(&["get", "K"]).ok(), value);
+    eprintln!(
+        "tamper: {tried}/{tried} flipped or truncated copies of a {}-byte vault refused",
+        original.len()
+    );
+}

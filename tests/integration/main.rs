@@ -6,6 +6,7 @@ mod e2e;
 mod failures;
 mod forgery;
 mod keys;
+mod leaks;
 mod parsers;
 mod rotation;
 mod testkit;

@@ -4,6 +4,7 @@
 //! The architecture, one module per concept:
 //! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
+//! - [`harden`]: no core dumps, no memory reads by other processes of the user;
 //! - [`vault`]: the age-encrypted store, its keys and its atomic, locked files;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
 //! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
@@ -22,6 +23,7 @@ pub mod compose;
 pub mod dotenv;
 pub mod error;
 pub mod generate;
+pub mod harden;
 pub mod hash;
 pub mod render;
 pub mod resolve;

@@ -8,9 +8,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let hardening = envgen::harden::harden();
     let cli = envgen::cli::Cli::parse();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     let out_is_terminal = out.is_terminal();
+    if let Err(problem) = hardening {
+        let _ = writeln!(err, "warning: {problem}");
+    }
     match envgen::cmd::run(cli, &mut out, &mut err, out_is_terminal) {
         Ok(envgen::cmd::Status::Ok) => ExitCode::SUCCESS,
         Ok(envgen::cmd::Status::Problem) => ExitCode::from(1),

@@ -279,3 +279,115 @@ fn parallel_writers_and_readers_lose_nothing_and_see_no_error() {
         "concurrency: 4 parallel rotations all kept, {reads} reads during writes, none failed"
     );
 }
+
+/// Wraps a command so it runs as the unprivileged user `nobody` when the tests run as root
+/// (root may read any process, so the check must be made by an ordinary user).
+fn as_user(program: &str, root: bool) -> std::process::Command {
+    if root {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            program,
+        ]);
+        cmd
+    } else {
+        std::process::Command::new(program)
+    }
+}
+
+/// Tries, as `nobody`, to read 16 bytes of a process's memory; returns whether it could.
+fn read_memory(pid: u32, root: bool) -> bool {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let start = maps
+        .lines()
+        .find(|l| l.contains(" rw-p ") || l.contains(" r--p "))
+        .and_then(|l| l.split('-').next())
+        .map(|a| u64::from_str_radix(a, 16).unwrap())
+        .unwrap();
+    let out = as_user("dd", root)
+        .args([
+            format!("if=/proc/{pid}/mem"),
+            "bs=16".into(),
+            "count=1".into(),
+            format!("skip={start}"),
+            "iflag=skip_bytes".into(),
+            "status=none".into(),
+        ])
+        .output()
+        .unwrap();
+    out.status.success() && out.stdout.len() == 16
+}
+
+#[test]
+fn another_process_of_the_user_cannot_read_envgens_memory() {
+    let root = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+        == "0";
+    // Enough variables that render blocks on a full pipe, with every value in memory.
+    let schema: String = std::iter::once("[schema]\nname = \"alecia\"\n".to_string())
+        .chain((0..3000).map(|i| format!("\n[[variable]]\nname = \"V{i}\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 32\ndescription = \"d\"\nservices = [\"s\"]\n")))
+        .collect();
+    let s = Sandbox::with_schema(&schema);
+    s.run(&["init"]).ok();
+    if root {
+        let dir = s.dir.path();
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert!(
+            std::process::Command::new("chown")
+                .args(["-R", "65534:65534"])
+                .arg(dir)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let mut envgen = as_user(
+        assert_cmd::cargo::cargo_bin("envgen").to_str().unwrap(),
+        root,
+    )
+    .arg("render")
+    .current_dir(s.dir.path())
+    .env("HOME", s.path("home"))
+    .env("ENVGEN_IDENTITY", s.path("id.txt"))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut control = as_user("sleep", root).arg("30").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        envgen.try_wait().unwrap().is_none(),
+        "render is blocked writing, secrets in memory"
+    );
+
+    let readable_control = read_memory(control.id(), root);
+    let readable_envgen = read_memory(envgen.id(), root);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", envgen.id())).unwrap();
+    let _ = control.kill();
+    let _ = envgen.kill();
+    let _ = control.wait();
+    let _ = envgen.wait();
+    assert!(
+        readable_control,
+        "a sibling can read an ordinary process of its user (the check works)"
+    );
+    assert!(!readable_envgen, "a sibling cannot read envgen's memory");
+    assert!(
+        limits.lines().any(|l| l.starts_with("Max core file size")
+            && l.split_whitespace().skip(4).take(2).all(|v| v == "0")),
+        "{limits}"
+    );
+    eprintln!(
+        "hardening: sibling read of an ordinary process: yes; of envgen: no; core dumps: 0 bytes"
+    );
+}

@@ -531,6 +531,89 @@ mod tests {
         assert!(chi_square(&counts) > critical(61));
     }
 
+    /// Symbol counts over `draws` fully random symbols of `generator`'s values (for base64,
+    /// the positions whose six bits all come from random bytes).
+    fn counts_of(generator: &Generator, draws: usize, seed: u64) -> (Vec<u8>, Vec<u64>) {
+        let symbols: Vec<u8> = generator
+            .encoding
+            .symbols()
+            .into_iter()
+            .filter(|&b| b != b'=')
+            .collect();
+        let full = match generator.encoding {
+            Encoding::Base64 { bytes } | Encoding::Base64Url { bytes } => 8 * bytes / 6,
+            _ => generator.encoding.item_len(),
+        };
+        let mut index = [usize::MAX; 256];
+        for (i, &b) in symbols.iter().enumerate() {
+            index[b as usize] = i;
+        }
+        let rng = &mut ChaCha20Rng::seed_from_u64(seed);
+        let one = Generator {
+            count: 1,
+            separator: String::new(),
+            ..generator.clone()
+        };
+        let mut counts = vec![0u64; symbols.len()];
+        let mut drawn = 0;
+        while drawn < draws {
+            let value = one.generate(rng).unwrap();
+            for &b in &value.expose_secret().as_bytes()[..full] {
+                counts[index[b as usize]] += 1;
+            }
+            drawn += full;
+        }
+        (symbols, counts)
+    }
+
+    /// Draws per encoding: enough that a 1% bias (half the symbols 1% likelier than the
+    /// others, as a modulo reduction makes them) fails the test, as the control below shows.
+    const BIAS_DRAWS: usize = 4_000_000;
+
+    #[test]
+    fn every_encoding_of_the_bundled_schema_passes_a_test_that_catches_a_one_percent_bias() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/alecia.toml");
+        let schema = crate::schema::Schema::load(std::path::Path::new(path)).unwrap();
+        let mut tested: Vec<Encoding> = Vec::new();
+        for var in schema.variables() {
+            let Some(generator) = var.kind.generator() else {
+                continue;
+            };
+            if tested.contains(&generator.encoding) {
+                continue;
+            }
+            tested.push(generator.encoding.clone());
+            let (symbols, counts) = counts_of(generator, BIAS_DRAWS, 11);
+            let stat = chi_square(&counts);
+            let limit = critical(symbols.len() - 1);
+            assert!(
+                stat < limit,
+                "{}: chi-square {stat:.1} >= {limit:.1}",
+                generator.describe()
+            );
+        }
+        assert!(
+            tested.len() >= 5,
+            "hex and base64 of several lengths: {tested:?}"
+        );
+
+        // The control: the same number of draws from a sampler whose first half of the
+        // alphabet is 1% likelier than the second half fails, for both alphabet sizes.
+        for k in [16usize, 64] {
+            let rng = &mut ChaCha20Rng::seed_from_u64(5);
+            let mut counts = vec![0u64; k];
+            let favoured = (u32::MAX as f64 * 0.5 * 1.01) as u32; // P(first half) = 50.5%
+            for _ in 0..BIAS_DRAWS {
+                let half = if rng.next_u32() < favoured { 0 } else { k / 2 };
+                counts[half + (rng.next_u32() as usize % (k / 2))] += 1;
+            }
+            assert!(
+                chi_square(&counts) > critical(k - 1),
+                "a 1% bias over {k} symbols must fail"
+            );
+        }
+    }
+
     #[test]
     fn the_os_csprng_draws_distinct_values() {
         let generator = Generator::single(Encoding::Hex { bytes: 16 });

@@ -406,3 +406,27 @@ fn a_changed_recipients_file_is_refused_until_accepted() {
     s.run(&["--identity", "intruder.txt", "get", "REDIS_PASSWORD"])
         .ok();
 }
+
+#[test]
+fn two_inits_never_share_a_value() {
+    let (a, b) = (Sandbox::new(), Sandbox::new());
+    a.run(&["init"]).ok();
+    b.run(&["init"]).ok();
+    let values = |s: &Sandbox| -> Vec<String> {
+        let json = s.age_decrypt();
+        json["variables"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| !name.ends_with("_USER"))
+            .map(|(_, v)| v["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (va, vb) = (values(&a), values(&b));
+    assert_eq!(va.len(), 23);
+    for value in &va {
+        assert!(!vb.contains(value), "two vaults share a value");
+    }
+    let all: std::collections::BTreeSet<&String> = va.iter().chain(&vb).collect();
+    assert_eq!(all.len(), 46, "46 distinct values");
+}

@@ -235,12 +235,6 @@ pub enum Error {
         /// How many previous versions there are.
         available: usize,
     },
-    /// `diff` was given a file that is not an age-encrypted vault.
-    #[error("{path} is not an age-encrypted vault")]
-    NotAVault {
-        /// The file.
-        path: PathBuf,
-    },
     /// `render` would print secrets to a terminal.
     #[error("refusing to print secrets to a terminal")]
     Terminal,
@@ -454,9 +448,6 @@ impl Error {
             Error::ImportRefused { .. } => "write those values literally in the file (in single quotes, as compose received them), then import again; nothing was written".into(),
             Error::ImportOverVault { .. } => "`envgen diff FILE` compares the file with the vault; to start over, move the vault away first".into(),
             Error::NoSuchVersion { name, .. } => format!("`envgen history {name}` lists the versions"),
-            Error::NotAVault { .. } => {
-                "give a vault file, e.g. from `git show REV:vault/alecia.age > /tmp/old.age`".into()
-            }
             Error::SetSecret { .. } => {
                 "envgen generates it; to renew it run `envgen rotate NAME`".into()
             }

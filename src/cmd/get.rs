@@ -25,10 +25,7 @@ pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<
         let entry = vault
             .variables
             .get(&args.name)
-            .ok_or_else(|| Error::MissingValues {
-                names: vec![args.name.clone()],
-                vault: ctx.files.vault.clone(),
-            })?;
+            .ok_or_else(|| ctx.missing(vec![args.name.clone()]))?;
         line.push_str(entry.value.expose_secret());
     } else {
         let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;

@@ -23,10 +23,7 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
     let entry = vault
         .variables
         .get(&var.name)
-        .ok_or_else(|| Error::MissingValues {
-            names: vec![var.name.clone()],
-            vault: ctx.files.vault.clone(),
-        })?;
+        .ok_or_else(|| ctx.missing(vec![var.name.clone()]))?;
     let mut rows =
         vec![["VERSION", "SET", "RETIRED", "HOW", "BY", "FINGERPRINT"].map(String::from)];
     rows.push([

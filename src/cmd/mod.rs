@@ -219,6 +219,14 @@ impl Context {
         })
     }
 
+    /// The error for variables the schema defines but the vault does not hold yet.
+    fn missing(&self, names: Vec<String>) -> Error {
+        Error::MissingValues {
+            names,
+            vault: self.files.vault.clone(),
+        }
+    }
+
     /// The variable `name`, which must be generated (secret or hashed) to be rotated.
     fn rotatable(&self, name: &str) -> Result<usize> {
         let schema = &self.schema;

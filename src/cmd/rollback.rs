@@ -24,10 +24,7 @@ pub(super) fn run(
         .vault
         .variables
         .get_mut(&var.name)
-        .ok_or_else(|| Error::MissingValues {
-            names: vec![var.name.clone()],
-            vault: ctx.files.vault.clone(),
-        })?;
+        .ok_or_else(|| ctx.missing(vec![var.name.clone()]))?;
     let version = args.to as usize;
     if version > entry.history.len() {
         return Err(Error::NoSuchVersion {

@@ -67,10 +67,7 @@ pub(super) fn run(
         .map(String::from)
         .collect();
     if !missing.is_empty() {
-        return Err(Error::MissingValues {
-            names: missing,
-            vault: ctx.files.vault.clone(),
-        });
+        return Err(ctx.missing(missing));
     }
 
     let mut report = String::new();

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::vault::store::{Existing, write_atomic};
+use crate::vault::store::{Existing, write_atomic, xdg_dir};
 
 /// Where an identity path came from, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,16 +90,8 @@ impl IdentityPath {
 
 /// `$XDG_CONFIG_HOME/envgen/identity.txt`, or `$HOME/.config/envgen/identity.txt`.
 pub fn default_identity_path() -> Result<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| Path::new(p).is_absolute())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
-        });
-    match config {
-        Some(dir) => Ok(dir.join("envgen").join("identity.txt")),
+    match xdg_dir("XDG_CONFIG_HOME", ".config") {
+        Some(dir) => Ok(dir.join("identity.txt")),
         None => Err(Error::IdentityMissing {
             path: PathBuf::from("~/.config/envgen/identity.txt"),
             origin: "HOME is not set, so there is no default identity",

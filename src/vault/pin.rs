@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::vault::store::{Existing, write_atomic};
+use crate::vault::store::{Existing, write_atomic, xdg_dir};
 
 /// What was seen of one vault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,15 +59,7 @@ fn key(vault: &Path) -> String {
 impl Pins {
     /// The default pin file: `$XDG_STATE_HOME/envgen/pins.json`, or under `~/.local/state`.
     pub fn default_path() -> Option<PathBuf> {
-        std::env::var_os("XDG_STATE_HOME")
-            .filter(|p| Path::new(p).is_absolute())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|h| !h.is_empty())
-                    .map(|h| PathBuf::from(h).join(".local/state"))
-            })
-            .map(|dir| dir.join("envgen").join("pins.json"))
+        xdg_dir("XDG_STATE_HOME", ".local/state").map(|dir| dir.join("pins.json"))
     }
 
     /// Reads the pin file at `path`; a missing file holds no pin.

@@ -86,6 +86,20 @@ impl VaultFiles {
     }
 }
 
+/// An XDG base directory for envgen's files: `$VAR/envgen` when `$VAR` is an absolute path,
+/// else `$HOME/<home_relative>/envgen`; `None` without a home directory.
+pub fn xdg_dir(var: &str, home_relative: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|p| Path::new(p).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(home_relative))
+        })
+        .map(|dir| dir.join("envgen"))
+}
+
 /// Creates the parent directory of `path` (mode 0700) if it does not exist.
 pub fn create_parent(path: &Path) -> Result<()> {
     match path.parent() {

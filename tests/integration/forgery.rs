@@ -2,8 +2,6 @@
 //! public recipients file can write a valid vault, and an old vault can be put back. Both are
 //! refused once this machine has seen the vault; `--accept-vault` accepts them deliberately.
 
-use std::process::Command;
-
 use crate::testkit::Sandbox;
 
 /// A vault written by someone who can read only the public recipients file: the format is
@@ -14,23 +12,14 @@ fn forge(s: &Sandbox) -> Vec<u8> {
     json["generation"] = serde_json::json!(1_000_000);
     json["variables"]["REDIS_PASSWORD"]["value"] = serde_json::json!("attacker-chosen-password");
     s.write("forged.json", &serde_json::to_string(&json).unwrap());
-    let out = Command::new("age")
-        .args([
-            "-e",
-            "-R",
-            "vault/alecia.recipients",
-            "-o",
-            "forged.age",
-            "forged.json",
-        ])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.age(&[
+        "-e",
+        "-R",
+        "vault/alecia.recipients",
+        "-o",
+        "forged.age",
+        "forged.json",
+    ]);
     s.read("forged.age")
 }
 

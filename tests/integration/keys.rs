@@ -86,16 +86,7 @@ fn two_age_keys_and_an_ssh_key_open_the_same_vault_until_one_is_removed() {
             "{id}"
         );
         // The reference age CLI opens it with every kind of identity too.
-        let out = Command::new("age")
-            .args(["-d", "-i", id, "vault/alecia.age"])
-            .current_dir(s.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "age -d -i {id}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        s.age(&["-d", "-i", id, "vault/alecia.age"]);
     }
 
     let removed = s.run(&["--identity", "alice.txt", "recipients", "remove", &ci]);
@@ -446,21 +437,8 @@ fn an_ssh_rsa_key_is_a_recipient_too() {
     let value = s
         .run(&["--identity", "rsa_key", "get", "HOCUSPOCUS_SECRET"])
         .ok();
-    let out = Command::new("age")
-        .args(["-d", "-i", "rsa_key", "vault/alecia.age"])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .contains(value.trim())
-    );
+    let out = s.age(&["-d", "-i", "rsa_key", "vault/alecia.age"]);
+    assert!(String::from_utf8(out).unwrap().contains(value.trim()));
 }
 
 #[test]

@@ -123,18 +123,22 @@ impl Sandbox {
 
     /// Every stored value, as the reference `age` CLI decrypts them (name -> value, hash).
     pub fn age_decrypt(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.age(&["-d", "-i", "id.txt", "vault/alecia.age"])).unwrap()
+    }
+
+    /// Runs the reference age CLI in the sandbox, asserts it succeeded, returns its stdout.
+    pub fn age(&self, args: &[&str]) -> Vec<u8> {
         let out = Command::new("age")
-            .args(["-d", "-i"])
-            .arg(self.path("id.txt"))
-            .arg(self.path("vault/alecia.age"))
+            .args(args)
+            .current_dir(self.dir.path())
             .output()
             .expect("the age CLI is installed (Debian package `age`; .ci/run installs it)");
         assert!(
             out.status.success(),
-            "age -d failed: {}",
+            "age {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        out.stdout
     }
 }
 

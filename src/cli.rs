@@ -250,8 +250,13 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub selection: Selection,
 
-    /// The command and its arguments.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The command and its arguments (after `--`, or after envgen's own options, like env).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<std::ffi::OsString>,
 }
 
@@ -369,6 +374,10 @@ pub struct GetArgs {
     /// For a hashed variable, print the stored plaintext instead of its hash.
     #[arg(long)]
     pub plaintext: bool,
+
+    /// Print to stdout even when it is a terminal.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The subcommands of `envgen recipients`.

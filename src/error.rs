@@ -238,12 +238,38 @@ pub enum Error {
     /// `render` would print secrets to a terminal.
     #[error("refusing to print secrets to a terminal")]
     Terminal,
-    /// An output path is a symbolic link.
-    #[error("{path} is a symbolic link; refusing to write through it")]
-    Symlink {
+    /// A file envgen would replace is not a regular file (a symbolic link, a directory, a
+    /// FIFO or a device).
+    #[error("{path} is {what}; refusing to write through it")]
+    NotARegularFile {
         /// The path.
         path: PathBuf,
+        /// What it is.
+        what: &'static str,
     },
+    /// A directory secrets would be written into is writable by other users.
+    #[error("{path} is writable by other users (mode {mode:o}); refusing to write secrets into it")]
+    LooseDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The vault belongs to a lineage this vault left behind when someone lost access.
+    #[error(
+        "{path} belongs to a lineage this vault left behind when a recipient was removed: it may have been made by a former member from values they kept; pinned in {pins}"
+    )]
+    VaultRetired {
+        /// The vault path.
+        path: PathBuf,
+        /// The pin file.
+        pins: PathBuf,
+    },
+    /// There is no directory for this machine's pins.
+    #[error(
+        "no state directory for the pins that detect forged and rolled-back vaults: neither XDG_STATE_HOME, HOME nor the password database names one"
+    )]
+    NoStateDirectory,
     /// `--service` names no service of the schema.
     #[error("no variable of schema {schema} is read by service {service}")]
     UnknownService {
@@ -439,8 +465,11 @@ impl Error {
             Error::Guarded { .. } => "if that is what you want, run again with --force and follow the steps printed afterwards; \
                  --dry-run shows what would change"
                 .into(),
-            Error::Terminal => "redirect it (envgen render > .env), pipe it, use --output FILE, or pass --force to show the secrets on screen".into(),
-            Error::Symlink { .. } => "write to the real path, or remove the link first".into(),
+            Error::Terminal => "redirect or pipe it (envgen render > .env, x=$(envgen get NAME)), use render --output FILE, or pass --force to show the secret on screen".into(),
+            Error::NotARegularFile { .. } => "write to a regular file (or a FIFO or device, for output), or remove what stands at that path first".into(),
+            Error::VaultRetired { .. } => "restore the current vault from your team (git log vault/); then rotate the secrets the former member could read. Only if you are sure, run again with --accept-vault".into(),
+            Error::LooseDirectory { path, .. } => format!("chmod go-w {}, or choose a directory only you can write to", path.display()),
+            Error::NoStateDirectory => "set HOME (or XDG_STATE_HOME) for this command, e.g. in the systemd unit or the crontab".into(),
             Error::UnknownService { known, .. } => format!("services in the schema: {}", known.join(", ")),
             Error::Exec { .. } => "check the command name and that it is on PATH".into(),
             Error::ComposeSyntax { .. } => "fix the YAML; `docker compose config` shows the same error".into(),
@@ -478,6 +507,16 @@ impl Error {
     /// Whether the error is only that the reader of standard output went away.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// The exit code for this error: 2, except for a command `exec` could not run, which
+    /// exits as a shell would (127 not found, 126 found but not executable).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
+            Error::Exec { .. } => 126,
+            _ => 2,
+        }
     }
 
     /// Wraps an I/O error with the action and the file it concerned.

@@ -5,7 +5,9 @@
 //! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
 //! - [`harden`]: no core dumps, no memory reads by other processes of the user;
-//! - [`vault`]: the age-encrypted store, its keys and its atomic, locked files;
+//! - [`vault`]: the age-encrypted store, its keys, its lock and this machine's pins;
+//! - [`files`]: atomic writes, output into FIFOs and devices, no symlinks followed, bounded
+//!   reads; [`journal`]: this machine's record of operations, outside the repository;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
 //! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
 //!   as compose does (for `import` and `diff`);
@@ -22,9 +24,11 @@ pub mod cmd;
 pub mod compose;
 pub mod dotenv;
 pub mod error;
+pub mod files;
 pub mod generate;
 pub mod harden;
 pub mod hash;
+pub mod journal;
 pub mod render;
 pub mod resolve;
 pub mod schema;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             if let Some(hint) = e.hint() {
                 let _ = writeln!(err, "hint: {hint}");
             }
-            ExitCode::from(2)
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -50,6 +50,50 @@ impl SecretBuf {
     }
 }
 
+/// An `io::Write` sink for secret bytes (serialized vault plaintext, a file read in full)
+/// that grows by copying into a new buffer and wiping the old one, so no freed block keeps a
+/// copy. Nothing needs to guess its final size.
+#[derive(Default)]
+pub struct WipingWriter(Zeroizing<Vec<u8>>);
+
+impl WipingWriter {
+    /// An empty sink with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        WipingWriter(Zeroizing::new(Vec::with_capacity(capacity)))
+    }
+
+    /// The bytes written, in a buffer wiped on drop.
+    pub fn into_inner(self) -> Zeroizing<Vec<u8>> {
+        self.0
+    }
+}
+
+impl std::io::Write for WipingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            let wanted = (self.0.len() + bytes.len())
+                .max(self.0.capacity() * 2)
+                .max(64);
+            let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
+            bigger.extend_from_slice(&self.0);
+            // The old buffer is wiped (its whole capacity) when the assignment drops it.
+            self.0 = bigger;
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for WipingWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WipingWriter([REDACTED])")
+    }
+}
+
 impl fmt::Debug for SecretBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretBuf([REDACTED])")
@@ -76,6 +120,21 @@ mod tests {
         let mut buf = SecretBuf::default();
         buf.push_json_string("a\"b\\c\u{1}");
         assert_eq!(buf.as_str(), r#""a\"b\\c\u0001""#);
+    }
+
+    #[test]
+    fn the_wiping_writer_grows_without_losing_bytes() {
+        use std::io::Write;
+        let mut sink = WipingWriter::with_capacity(3);
+        for i in 0..1000u32 {
+            write!(sink, "{i},").unwrap();
+        }
+        let expected: String = (0..1000u32).map(|i| format!("{i},")).collect();
+        assert_eq!(&**sink.into_inner(), expected.as_bytes());
+        assert_eq!(
+            format!("{:?}", WipingWriter::default()),
+            "WipingWriter([REDACTED])"
+        );
     }
 
     #[test]

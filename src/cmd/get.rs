@@ -11,7 +11,16 @@ use crate::resolve::resolve;
 use crate::schema::Kind;
 use crate::secret::SecretBuf;
 
-pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(
+    ctx: &Context,
+    args: &GetArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    out_is_terminal: bool,
+) -> Result<()> {
+    if out_is_terminal && !args.force {
+        return Err(Error::Terminal);
+    }
     let index = ctx.schema.require(&args.name)?;
     let hashed = matches!(ctx.schema.variables()[index].kind, Kind::Hashed { .. });
     if args.plaintext && !hashed {
@@ -19,7 +28,8 @@ pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<
             name: args.name.clone(),
         });
     }
-    let vault = ctx.open()?.vault;
+    let opened = ctx.open()?;
+    let vault = &opened.vault;
     let mut line = SecretBuf::default();
     if args.plaintext {
         let entry = vault
@@ -28,9 +38,11 @@ pub(super) fn run(ctx: &Context, args: &GetArgs, out: &mut dyn Write) -> Result<
             .ok_or_else(|| ctx.missing(vec![args.name.clone()]))?;
         line.push_str(entry.value.expose_secret());
     } else {
-        let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
+        let values = resolve(&ctx.schema, vault, &ctx.files.vault)?;
         line.push_str(values[index].expose_secret());
     }
     line.push_str("\n");
-    emit(out, line.as_str().as_bytes())
+    emit(out, line.as_str().as_bytes())?;
+    ctx.journal(err, "get", &[args.name.as_str()], &opened.actor);
+    Ok(())
 }

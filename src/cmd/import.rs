@@ -183,7 +183,7 @@ pub(super) fn run(
     write_recipients(&ctx.files, &vault.recipients)?;
     ctx.save(&mut vault)?;
     let names: Vec<&str> = vault.variables.keys().map(String::as_str).collect();
-    ctx.audit(err, "import", &names, &actor);
+    ctx.journal(err, "import", &names, &actor);
     for warning in &warnings {
         note(err, &format!("warning: {warning}"));
     }

@@ -105,7 +105,7 @@ pub(super) fn run(
         .map(|(_, n)| *n)
         .chain(hashed.iter().copied())
         .collect();
-    ctx.audit(err, "init", &names, &actor);
+    ctx.journal(err, "init", &names, &actor);
 
     let derived = ctx
         .schema

@@ -3,20 +3,26 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{emit, note};
+use super::env::ProcessEnv;
+use super::{discover_identities, emit, note};
 use crate::cli::KeygenArgs;
 use crate::error::Result;
-use crate::vault::keys::{IdentityPath, generate_identity_file};
+use crate::vault::keys::generate_identity_file;
 
 pub(super) fn run(
     args: &KeygenArgs,
     identity_flags: &[PathBuf],
+    env: &ProcessEnv,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
     let path = match &args.output {
         Some(path) => path.clone(),
-        None => IdentityPath::discover(identity_flags, None)?.remove(0).path,
+        None => {
+            discover_identities(env, identity_flags, None)?
+                .remove(0)
+                .path
+        }
     };
     let recipient = generate_identity_file(&path)?;
     note(

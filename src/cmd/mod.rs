@@ -6,6 +6,7 @@
 
 mod check;
 mod diff;
+mod env;
 mod exec;
 mod get;
 mod history;
@@ -35,9 +36,9 @@ use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
 };
 use crate::vault::passphrase;
-use crate::vault::pin::Pins;
+use crate::vault::pin::{Pins, Seen};
 use crate::vault::store::VaultFiles;
-use crate::vault::{Provenance, Vault, audit};
+use crate::vault::{Provenance, Vault};
 
 /// The schema used when neither `--schema` nor `ENVGEN_SCHEMA` is given.
 pub const DEFAULT_SCHEMA: &str = "schema/alecia.toml";
@@ -60,11 +61,28 @@ pub fn run(
     out_is_terminal: bool,
 ) -> Result<Status> {
     match &cli.command {
-        Command::Keygen(args) => return keygen::run(args, &cli.identity, out, err).map(ok),
-        Command::Textconv(args) => return textconv::run(args, &cli.identity, out).map(ok),
+        Command::Keygen(args) => {
+            return keygen::run(args, &cli.identity, &env::ProcessEnv::read(), out, err).map(ok);
+        }
+        Command::Textconv(args) => {
+            return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
+        }
         _ => {}
     }
-    let ctx = Context::new(&cli)?;
+    let env = env::ProcessEnv::read();
+    let ctx = Context::new(&cli, env)?;
+    for var in ctx.schema.variables().iter().filter(|v| v.dangerous) {
+        note(
+            err,
+            &format!(
+                "warning: {}:{}: variable {} has a name that changes how programs run ({}); `envgen exec` puts it in the command's environment",
+                ctx.schema.path.display(),
+                var.line,
+                var.name,
+                crate::schema::names::danger(&var.name).unwrap_or_default()
+            ),
+        );
+    }
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args, out, err).map(ok),
         Command::Render(args) => render::run(&ctx, &args, out, err, out_is_terminal).map(ok),
@@ -75,7 +93,7 @@ pub fn run(
         Command::History(args) => history::run(&ctx, &args, out).map(ok),
         Command::Check(args) => check::run(&ctx, &args, out),
         Command::Diff(args) => diff::run(&ctx, &args, out),
-        Command::Get(args) => get::run(&ctx, &args, out).map(ok),
+        Command::Get(args) => get::run(&ctx, &args, out, err, out_is_terminal).map(ok),
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
@@ -98,6 +116,7 @@ struct Context {
     passphrase: OnceCell<SecretString>,
     identities: OnceCell<Identities>,
     accept_vault: bool,
+    env: env::ProcessEnv,
 }
 
 /// A decrypted vault and who opened it.
@@ -108,7 +127,7 @@ struct Opened {
 }
 
 impl Context {
-    fn new(cli: &Cli) -> Result<Context> {
+    fn new(cli: &Cli, env: env::ProcessEnv) -> Result<Context> {
         let schema_path = cli
             .schema
             .clone()
@@ -122,16 +141,24 @@ impl Context {
             schema,
             files: VaultFiles::new(vault),
             identity_flags: cli.identity.clone(),
-            passphrase_source: passphrase::Source::resolve(cli.passphrase_fd),
+            passphrase_source: passphrase::Source::resolve(
+                cli.passphrase_fd,
+                env.passphrase_file.clone(),
+            ),
             passphrase: OnceCell::new(),
             identities: OnceCell::new(),
             accept_vault: cli.accept_vault,
+            env,
         })
     }
 
     /// The identity files in use, in discovery order.
     fn identity_paths(&self) -> Result<Vec<IdentityPath>> {
-        IdentityPath::discover(&self.identity_flags, self.schema.host_identity.as_deref())
+        discover_identities(
+            &self.env,
+            &self.identity_flags,
+            self.schema.host_identity.as_deref(),
+        )
     }
 
     /// The identities in use, loaded on first use.
@@ -157,44 +184,43 @@ impl Context {
     /// against what this machine has seen at its path (lineage and generation).
     fn open(&self) -> Result<Opened> {
         // Read the pins before the vault: a write in between only makes the vault newer.
-        let pins = self.pins()?;
+        let mut pins = self.pins()?;
         let path = &self.files.vault;
-        let ciphertext = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::VaultMissing { path: path.clone() });
-            }
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
+        let ciphertext = read_vault(path)?;
         let opened = self.decrypt(&ciphertext, path)?;
-        opened.vault.check_schema(&self.schema.name, path)?;
-        if let Some(mut pins) = pins {
-            let lineage = opened.vault.lineage_hash();
-            if !self.accept_vault {
-                pins.check(path, &lineage, opened.vault.generation)?;
-            }
-            pins.record(path, &lineage, opened.vault.generation, self.accept_vault)?;
-        }
+        let vault = &opened.vault;
+        vault.check_schema(&self.schema.name, path)?;
+        let lineage = vault.lineage_hash();
+        let replace = self.accept_vault
+            || pins.check(path, &lineage, vault.generation, &vault.predecessors)?
+                == Seen::Successor;
+        pins.record(
+            path,
+            &lineage,
+            vault.generation,
+            &vault.predecessors,
+            replace,
+        )?;
         Ok(opened)
     }
 
     /// Writes the vault (a new generation) and remembers it as the latest seen here.
     fn save(&self, vault: &mut Vault) -> Result<()> {
         vault.save(&self.files)?;
-        if let Some(mut pins) = self.pins()? {
-            pins.record(
-                &self.files.vault,
-                &vault.lineage_hash(),
-                vault.generation,
-                true,
-            )?;
-        }
+        self.pins()?.record(
+            &self.files.vault,
+            &vault.lineage_hash(),
+            vault.generation,
+            &vault.predecessors,
+            true,
+        )?;
         Ok(())
     }
 
-    /// This machine's record of the vaults it has opened (none without a home directory).
-    fn pins(&self) -> Result<Option<Pins>> {
-        Pins::default_path().map(Pins::load).transpose()
+    /// This machine's record of the vaults it has opened. Without a state directory the
+    /// command stops: the checks against forged and rolled-back vaults are never skipped.
+    fn pins(&self) -> Result<Pins> {
+        Pins::load(self.env.pins().ok_or(Error::NoStateDirectory)?)
     }
 
     /// Decrypts vault bytes read from `path`: with the passphrase for a passphrase vault,
@@ -203,7 +229,7 @@ impl Context {
         if crate::vault::crypto::is_passphrase(ciphertext) {
             let passphrase = self.passphrase(false)?;
             let keys: Vec<Box<dyn age::Identity + Send + Sync>> =
-                vec![Box::new(age::scrypt::Identity::new(passphrase.clone()))];
+                vec![Box::new(scrypt_identity(passphrase.clone()))];
             let mut vault = Vault::decrypt(ciphertext, &keys, "the passphrase", path)?;
             vault.passphrase = Some(passphrase);
             return Ok(Opened {
@@ -312,16 +338,56 @@ impl Context {
         Err(Error::Guarded { variables: guarded })
     }
 
-    /// Records an operation in the audit trail; a failure to do so is reported, not fatal,
-    /// because the operation itself has already happened.
-    fn audit(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
-        if let Err(e) = audit::append(&self.files, op, names, actor) {
-            note(
-                err,
-                &format!("warning: the audit trail was not updated: {e}"),
-            );
+    /// Records an operation in this machine's journal (never in the repository); a failure
+    /// to do so is reported, not fatal, because the operation itself has already happened.
+    fn journal(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
+        if let Err(e) = self
+            .env
+            .journal()
+            .record(op, &self.files.vault, names, actor)
+        {
+            note(err, &format!("warning: the journal was not updated: {e}"));
         }
     }
+}
+
+/// The identity files in use: `--identity`, `$ENVGEN_IDENTITY`, the default file, the
+/// schema's host key.
+fn discover_identities(
+    env: &env::ProcessEnv,
+    flags: &[PathBuf],
+    host_key: Option<&std::path::Path>,
+) -> Result<Vec<IdentityPath>> {
+    IdentityPath::discover(
+        flags,
+        env.identity.as_deref(),
+        env.default_identity().as_deref(),
+        host_key,
+    )
+}
+
+/// The largest scrypt work factor (log2 N) envgen decrypts with: what `init --work-factor`
+/// can create. A vault asking for more (16 GiB of memory at 25) is refused, not obeyed.
+pub(crate) const MAX_WORK_FACTOR: u8 = 22;
+
+/// An scrypt identity that refuses work factors above [`MAX_WORK_FACTOR`].
+fn scrypt_identity(passphrase: SecretString) -> age::scrypt::Identity {
+    let mut identity = age::scrypt::Identity::new(passphrase);
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    identity
+}
+
+/// Reads the vault's ciphertext, within the size limit.
+fn read_vault(path: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    crate::files::read_capped(path, crate::files::limits::VAULT).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::VaultMissing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::io("read", path, e)
+        }
+    })
 }
 
 /// Who is acting: the first public recipient of the identity in use.

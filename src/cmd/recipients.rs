@@ -71,6 +71,11 @@ pub(super) fn run(
         if changed.is_empty() && !file_differed {
             return Ok(());
         }
+        if removing && !changed.is_empty() {
+            // What the removed keys could read (the lineage secret among it) must not let
+            // them make a vault this machine, or any machine that sees this one, accepts.
+            vault.new_lineage();
+        }
         ctx.save(vault)?;
         write_recipients(&ctx.files, &vault.recipients)?;
         if file_differed {
@@ -87,7 +92,7 @@ pub(super) fn run(
         } else {
             "recipients-add"
         };
-        ctx.audit(err, op, &changed, &opened.actor);
+        ctx.journal(err, op, &changed, &opened.actor);
         let verb = if removing { "removed" } else { "added" };
         let mut report: String = changed.iter().map(|k| format!("{verb} {k}\n")).collect();
         report.push_str(&format!(

@@ -1,6 +1,7 @@
 //! `envgen render`: every value, in one of four formats, or nothing at all.
 
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use secrecy::ExposeSecret;
@@ -8,9 +9,11 @@ use secrecy::ExposeSecret;
 use super::{Context, emit, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
+use crate::files::{
+    Existing, check_output, check_replaceable, loose_directory, write_atomic, write_output,
+};
 use crate::render::{dotenv, json, shell};
 use crate::resolve::resolve;
-use crate::vault::store::{Existing, write_atomic};
 
 pub(super) fn run(
     ctx: &Context,
@@ -23,8 +26,10 @@ pub(super) fn run(
     if args.output.is_none() && out_is_terminal && !args.force {
         return Err(Error::Terminal);
     }
-    if let Some(path) = &args.output {
-        refuse_symlink(path)?;
+    match (&args.output, args.format) {
+        (Some(dir), Format::Files) => check_directory(dir)?,
+        (Some(path), _) => check_output(path)?,
+        (None, _) => {}
     }
     let opened = ctx.open()?;
     let vault = &opened.vault;
@@ -74,17 +79,23 @@ pub(super) fn run(
     }
     match (&text, &args.output) {
         (Some(text), None) => emit(out, text.as_str().as_bytes())?,
-        (Some(text), Some(path)) => {
-            write_atomic(path, text.as_str().as_bytes(), 0o600, Existing::Replace)?
-        }
+        (Some(text), Some(path)) => write_output(path, text.as_str().as_bytes(), 0o600)?,
         (None, dir) => {
             let dir = dir
                 .as_deref()
                 .expect("clap requires --output with --format files");
+            // Every destination is checked before the first file is written, so a refusal
+            // leaves no plaintext behind.
+            for (name, _) in pairs() {
+                check_replaceable(&dir.join(name))?;
+            }
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io("create the directory", dir, e))?;
             for (name, value) in pairs() {
-                let path = dir.join(name);
-                refuse_symlink(&path)?;
-                write_atomic(&path, value.as_bytes(), 0o600, Existing::Replace)?;
+                write_atomic(&dir.join(name), value.as_bytes(), 0o600, Existing::Replace)?;
             }
             note(
                 err,
@@ -97,16 +108,34 @@ pub(super) fn run(
         }
     }
     let names: Vec<&str> = pairs().map(|(name, _)| name).collect();
-    ctx.audit(err, "render", &names, &opened.actor);
+    ctx.journal(err, "render", &names, &opened.actor);
     Ok(())
 }
 
-/// Refuses a path that is a symbolic link, so output never lands where a link points.
-fn refuse_symlink(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(Error::Symlink {
-            path: path.to_path_buf(),
+/// Refuses an output directory that is a symbolic link or not a directory, or that other
+/// users could write into (they could swap a secret file for a link between our check and
+/// the reader's open).
+fn check_directory(dir: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspect", dir, e)),
+    };
+    if !meta.file_type().is_dir() {
+        return Err(Error::NotARegularFile {
+            path: dir.to_path_buf(),
+            what: if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else {
+                "not a directory"
+            },
+        });
+    }
+    match loose_directory(dir) {
+        Some(mode) => Err(Error::LooseDirectory {
+            path: dir.to_path_buf(),
+            mode,
         }),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }

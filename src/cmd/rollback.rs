@@ -40,7 +40,7 @@ pub(super) fn run(
         var.rotation.history,
     );
     ctx.save(&mut opened.vault)?;
-    ctx.audit(err, "rollback", &[var.name.as_str()], &opened.actor);
+    ctx.journal(err, "rollback", &[var.name.as_str()], &opened.actor);
 
     let mut report = format!(
         "rolled back {} to version {version} (set {restored_set})\n",

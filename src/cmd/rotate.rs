@@ -104,9 +104,14 @@ pub(super) fn run(
             var.rotation.history,
         );
     }
+    if args.all {
+        // A rotation of everything is what follows a leak or a departure: what the old
+        // lineage secret could do ends here too.
+        vault.new_lineage();
+    }
     ctx.save(vault)?;
     let names: Vec<&str> = targets.iter().map(|&i| name(i)).collect();
-    ctx.audit(err, "rotate", &names, &opened.actor);
+    ctx.journal(err, "rotate", &names, &opened.actor);
 
     if recipients_changed {
         report.push_str("re-encrypted to the recipients file\n");

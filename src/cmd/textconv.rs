@@ -9,19 +9,22 @@ use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
 
-use super::emit;
+use super::env::ProcessEnv;
+use super::{discover_identities, emit};
 use crate::cli::TextconvArgs;
 use crate::error::{Error, Result};
 use crate::vault::Vault;
-use crate::vault::keys::{Identities, IdentityPath};
+use crate::vault::keys::Identities;
 
 pub(super) fn run(
     args: &TextconvArgs,
     identity_flags: &[PathBuf],
+    env: &ProcessEnv,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let identities = Identities::load(&IdentityPath::discover(identity_flags, None)?)?;
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::io("read", &args.file, e))?;
+    let identities = Identities::load(&discover_identities(env, identity_flags, None)?)?;
+    let bytes = crate::files::read_capped(&args.file, crate::files::limits::VAULT)
+        .map_err(|e| Error::io("read", &args.file, e))?;
     let text = match Vault::decrypt(&bytes, &identities.keys, &identities.describe(), &args.file) {
         Ok(vault) => describe(&vault),
         Err(e) => format!("# envgen cannot show this version: {e}\n"),
@@ -30,7 +33,12 @@ pub(super) fn run(
 }
 
 fn describe(vault: &Vault) -> String {
-    let mut text = format!("# envgen vault of schema {}\n", vault.schema);
+    let mut text = format!(
+        "# envgen vault of schema {}, lineage {}, generation {}\n",
+        vault.schema,
+        vault.lineage_id(),
+        vault.generation
+    );
     for r in &vault.recipients {
         text.push_str(&format!("recipient {r}\n"));
     }

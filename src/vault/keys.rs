@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::vault::store::{Existing, write_atomic, xdg_dir};
+use crate::files::{Existing, write_atomic};
 
 /// Where an identity path came from, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +56,16 @@ pub struct IdentityPath {
 }
 
 impl IdentityPath {
-    /// The identity files in use: `--identity` (all of them), else `$ENVGEN_IDENTITY`, else
-    /// the default file, else `host_key` when given and the default file does not exist.
-    pub fn discover(flags: &[PathBuf], host_key: Option<&Path>) -> Result<Vec<IdentityPath>> {
+    /// The identity files in use: `--identity` (all of them), else `env_identity` (the
+    /// caller's `$ENVGEN_IDENTITY`), else `default` (the default file), else `host_key` when
+    /// given and the default file does not exist. `default` is `None` when there is no home
+    /// directory to hold one.
+    pub fn discover(
+        flags: &[PathBuf],
+        env_identity: Option<&Path>,
+        default: Option<&Path>,
+        host_key: Option<&Path>,
+    ) -> Result<Vec<IdentityPath>> {
         if !flags.is_empty() {
             return Ok(flags
                 .iter()
@@ -68,34 +75,34 @@ impl IdentityPath {
                 })
                 .collect());
         }
-        if let Some(path) = std::env::var_os("ENVGEN_IDENTITY").filter(|p| !p.is_empty()) {
+        if let Some(path) = env_identity {
             return Ok(vec![IdentityPath {
-                path: path.into(),
+                path: path.to_path_buf(),
                 origin: Origin::Env,
             }]);
         }
-        let default = default_identity_path()?;
+        let Some(default) = default else {
+            return match host_key {
+                Some(host) if host.exists() => Ok(vec![IdentityPath {
+                    path: host.to_path_buf(),
+                    origin: Origin::HostKey,
+                }]),
+                _ => Err(Error::IdentityMissing {
+                    path: PathBuf::from("~/.config/envgen/identity.txt"),
+                    origin: "there is no home directory (neither HOME nor the password database names one), so there is no default identity",
+                }),
+            };
+        };
         match host_key {
             Some(host) if !default.exists() && host.exists() => Ok(vec![IdentityPath {
                 path: host.to_path_buf(),
                 origin: Origin::HostKey,
             }]),
             _ => Ok(vec![IdentityPath {
-                path: default,
+                path: default.to_path_buf(),
                 origin: Origin::Default,
             }]),
         }
-    }
-}
-
-/// `$XDG_CONFIG_HOME/envgen/identity.txt`, or `$HOME/.config/envgen/identity.txt`.
-pub fn default_identity_path() -> Result<PathBuf> {
-    match xdg_dir("XDG_CONFIG_HOME", ".config") {
-        Some(dir) => Ok(dir.join("identity.txt")),
-        None => Err(Error::IdentityMissing {
-            path: PathBuf::from("~/.config/envgen/identity.txt"),
-            origin: "HOME is not set, so there is no default identity",
-        }),
     }
 }
 
@@ -119,7 +126,7 @@ impl age::Callbacks for TerminalPrompt {
     fn request_passphrase(&self, description: &str) -> Option<SecretString> {
         rpassword::prompt_password(format!("{description}: "))
             .ok()
-            .map(SecretString::from)
+            .map(|typed| SecretString::from(Zeroizing::new(typed).as_str()))
     }
 }
 
@@ -183,7 +190,8 @@ impl Identities {
                 mode,
             });
         }
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+        let bytes = crate::files::read_capped(path, crate::files::limits::IDENTITY)
+            .map_err(|e| Error::io("read", path, e))?;
         let invalid = |detail: String| Error::IdentityInvalid {
             path: path.clone(),
             detail,
@@ -300,7 +308,16 @@ pub fn parse_recipient(text: &str, origin: impl FnOnce() -> String) -> Result<Re
 
 /// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = crate::files::read_capped(path, crate::files::limits::RECIPIENTS)
+        .map_err(|e| Error::io("read", path, e))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::RecipientInvalid {
+        origin: format!("{} (not UTF-8 text)", path.display()),
+    })?;
+    parse_recipients(text, path)
+}
+
+/// Parses the text of a recipients file read from `path` (named in errors).
+pub fn parse_recipients(text: &str, path: &Path) -> Result<Vec<String>> {
     let mut recipients = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

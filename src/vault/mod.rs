@@ -18,7 +18,6 @@
 //! swapped `.recipients` file (which is public and committed) cannot make the next write
 //! encrypt the secrets to someone else unnoticed.
 
-pub mod audit;
 pub mod crypto;
 pub mod keys;
 pub mod passphrase;
@@ -35,11 +34,17 @@ use serde::{Deserialize, Serialize, Serializer};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::secret::WipingWriter;
+use std::io::Write;
+
 use crate::error::{Error, Result};
-use store::{Existing, VaultFiles, write_atomic};
+use crate::files::{Existing, write_atomic};
+use store::VaultFiles;
 
 /// The plaintext format tag written in every vault.
 const FORMAT: &str = "envgen-vault/1";
+/// Predecessor lineages a vault remembers.
+const MAX_PREDECESSORS: usize = 32;
 
 /// The decrypted content of a vault.
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,6 +67,10 @@ pub struct Vault {
     lineage: SecretString,
     /// Increased by every write, so an older copy put back can be told apart.
     pub generation: u64,
+    /// The hashes of the lineages this vault replaced, newest first: a machine pinned to one
+    /// of them follows the vault to its new lineage and retires the old one (see [`pin`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub predecessors: Vec<String>,
     /// The key of the value fingerprints (HMAC-SHA256), random per vault.
     #[serde(serialize_with = "expose")]
     fingerprint_key: SecretString,
@@ -89,6 +98,10 @@ pub struct Entry {
     pub rotated: String,
     /// How the current value was set, and by whom.
     pub set_by: Provenance,
+    /// The current value was imported and does not match the schema's format: shown by
+    /// `list` and `check` until it is rotated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nonconforming: bool,
     /// Previous values, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Version>,
@@ -124,6 +137,9 @@ pub struct Version {
     pub retired: String,
     /// How and by whom it was set.
     pub set_by: Provenance,
+    /// It did not match the schema's format (an imported value).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nonconforming: bool,
 }
 
 fn expose<S: Serializer>(secret: &SecretString, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -155,6 +171,7 @@ impl Entry {
             created: now.clone(),
             rotated: now,
             set_by,
+            nonconforming: false,
             history: Vec::new(),
         }
     }
@@ -175,6 +192,7 @@ impl Entry {
             set: std::mem::replace(&mut self.rotated, now.clone()),
             retired: now,
             set_by: std::mem::replace(&mut self.set_by, set_by),
+            nonconforming: std::mem::take(&mut self.nonconforming),
         };
         self.history.insert(0, previous);
         self.history.truncate(keep);
@@ -185,6 +203,7 @@ impl Entry {
     pub fn restore(&mut self, index: usize, set_by: Provenance, keep: usize) {
         let version = self.history.remove(index);
         self.replace(version.value, version.hash, set_by, keep);
+        self.nonconforming = version.nonconforming;
     }
 }
 
@@ -207,6 +226,7 @@ impl Vault {
             passphrase: None,
             lineage: SecretString::from(hex::encode(random_key())),
             generation: 0,
+            predecessors: Vec::new(),
             fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
         }
@@ -224,37 +244,27 @@ impl Vault {
         hex::encode(&mac.finalize().into_bytes()[..4])
     }
 
-    /// Serializes to JSON in a buffer sized so it never reallocates, and is wiped on drop.
+    /// Starts a new lineage: a new lineage secret and a new fingerprint key, the old lineage
+    /// recorded as a predecessor. Done whenever someone loses access (a recipient removed,
+    /// `rotate --all`), so that what a former member kept cannot make a vault that machines
+    /// which have seen this one accept.
+    pub fn new_lineage(&mut self) {
+        self.predecessors.insert(0, self.lineage_hash());
+        self.predecessors.truncate(MAX_PREDECESSORS);
+        self.lineage = SecretString::from(hex::encode(random_key()));
+        self.fingerprint_key = SecretString::from(hex::encode(random_key()));
+    }
+
+    /// Serializes to JSON through a sink that wipes every buffer it outgrows.
     fn to_plaintext(&self) -> Zeroizing<Vec<u8>> {
-        // JSON escaping turns one byte into at most six (`\u00XX`).
-        fn len(secret: &SecretString) -> usize {
-            secret.expose_secret().len()
-        }
-        let bound = 256
-            + 6 * (len(&self.fingerprint_key) + len(&self.lineage))
-            + self.recipients.iter().map(|r| r.len() + 16).sum::<usize>()
-            + self
-                .variables
-                .iter()
-                .map(|(name, e)| {
-                    let secrets = len(&e.value) + e.hash.as_ref().map_or(0, len);
-                    let history: usize = e
-                        .history
-                        .iter()
-                        .map(|v| 6 * (len(&v.value) + v.hash.as_ref().map_or(0, len)) + 400)
-                        .sum();
-                    name.len() + 6 * secrets + 400 + history
-                })
-                .sum::<usize>();
-        let mut out = Zeroizing::new(Vec::with_capacity(bound));
-        serde_json::to_writer_pretty(&mut *out, self).expect("a vault always serializes");
-        debug_assert!(out.capacity() == bound, "plaintext buffer reallocated");
-        out.push(b'\n');
-        out
+        let mut out = WipingWriter::with_capacity(4096 + 512 * self.variables.len());
+        serde_json::to_writer_pretty(&mut out, self).expect("a vault always serializes");
+        out.write_all(b"\n").expect("writing to memory cannot fail");
+        out.into_inner()
     }
 
     /// Parses decrypted JSON. Errors give a position and a category, never content.
-    fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
+    pub fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
         let vault: Vault = serde_json::from_slice(plaintext).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Io => "unreadable",
@@ -319,6 +329,12 @@ impl Vault {
             });
         }
         Ok(())
+    }
+
+    /// A short public name of the lineage (the first 8 hex digits of its hash), for
+    /// reviewers: `textconv` and `diff` show it, so a vault of another lineage stands out.
+    pub fn lineage_id(&self) -> String {
+        self.lineage_hash()[..8].to_string()
     }
 
     /// The hash of the lineage secret, as pinned.

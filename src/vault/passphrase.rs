@@ -26,14 +26,12 @@ pub enum Source {
 }
 
 impl Source {
-    /// `--passphrase-fd`, else `$ENVGEN_PASSPHRASE_FILE`, else the terminal.
-    pub fn resolve(fd: Option<u32>) -> Source {
-        match (
-            fd,
-            std::env::var_os("ENVGEN_PASSPHRASE_FILE").filter(|p| !p.is_empty()),
-        ) {
+    /// `--passphrase-fd`, else `file` (the caller's `$ENVGEN_PASSPHRASE_FILE`), else the
+    /// terminal.
+    pub fn resolve(fd: Option<u32>, file: Option<PathBuf>) -> Source {
+        match (fd, file) {
             (Some(fd), _) => Source::Fd(fd),
-            (None, Some(path)) => Source::File(path.into()),
+            (None, Some(path)) => Source::File(path),
             (None, None) => Source::Terminal,
         }
     }
@@ -46,7 +44,7 @@ impl Source {
             Source::Terminal => {
                 let ask = |prompt: &str| {
                     rpassword::prompt_password(prompt)
-                        .map(SecretString::from)
+                        .map(|typed| SecretString::from(Zeroizing::new(typed).as_str()))
                         .map_err(|e| Error::io("read a passphrase from", "the terminal", e))
                 };
                 let first = ask("Passphrase for the vault: ")?;
@@ -71,6 +69,11 @@ impl Source {
                 detail: "the passphrase is empty",
             });
         }
+        if confirm && passphrase.expose_secret().trim().is_empty() {
+            return Err(Error::Passphrase {
+                detail: "the passphrase is only white space",
+            });
+        }
         Ok(passphrase)
     }
 }
@@ -89,9 +92,8 @@ fn first_line(path: &PathBuf, check_mode: bool) -> Result<SecretString> {
             });
         }
     }
-    let bytes = Zeroizing::new(
-        std::fs::read(path).map_err(|e| Error::io("read the passphrase from", path, e))?,
-    );
+    let bytes = crate::files::read_capped(path, crate::files::limits::PASSPHRASE)
+        .map_err(|e| Error::io("read the passphrase from", path, e))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Error::Passphrase {
         detail: "the passphrase is not UTF-8",
     })?;

@@ -9,6 +9,14 @@
 //! a lower generation (a rollback) is refused until the operator accepts it deliberately
 //! with `--accept-vault`. The record lives in `$XDG_STATE_HOME/envgen/pins.json`
 //! (`~/.local/state/envgen/pins.json`) and holds no secret: the lineage is stored hashed.
+//!
+//! **Lineages are replaced when someone loses access.** Removing a recipient (and
+//! `rotate --all`) gives the vault a new lineage secret and a new fingerprint key, and records
+//! the hash of the old lineage among the vault's predecessors. A machine pinned to the old
+//! lineage follows that link to the new one, and from then on refuses the old lineage as
+//! retired: a former member, who knows the old lineage secret, can no longer make a vault
+//! that this machine accepts. A machine that has not yet opened the new vault cannot tell the
+//! honest successor from one the former member made first; SECURITY.md says so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::vault::store::{Existing, write_atomic, xdg_dir};
+use crate::files::{Existing, write_atomic};
 
 /// What was seen of one vault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +35,13 @@ pub struct Pin {
     pub lineage: String,
     /// The highest generation seen.
     pub generation: u64,
+    /// Lineages this vault has left behind (hashes, newest first): refused from now on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<String>,
 }
+
+/// Retired lineages remembered per vault.
+const MAX_RETIRED: usize = 64;
 
 /// The pins of this machine, by absolute vault path.
 #[derive(Debug)]
@@ -43,6 +57,8 @@ pub enum Seen {
     FirstUse,
     /// The same lineage, at the pinned generation or a later one.
     Known,
+    /// A new lineage that names the pinned one as its predecessor.
+    Successor,
 }
 
 /// The hex SHA-256 of a lineage secret.
@@ -57,14 +73,9 @@ fn key(vault: &Path) -> String {
 }
 
 impl Pins {
-    /// The default pin file: `$XDG_STATE_HOME/envgen/pins.json`, or under `~/.local/state`.
-    pub fn default_path() -> Option<PathBuf> {
-        xdg_dir("XDG_STATE_HOME", ".local/state").map(|dir| dir.join("pins.json"))
-    }
-
     /// Reads the pin file at `path`; a missing file holds no pin.
     pub fn load(path: PathBuf) -> Result<Pins> {
-        let pins = match std::fs::read(&path) {
+        let pins = match crate::files::read_capped(&path, crate::files::limits::PINS) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|_| Error::PinsUnreadable { path: path.clone() })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
@@ -73,11 +84,27 @@ impl Pins {
         Ok(Pins { path, pins })
     }
 
-    /// Compares a vault (its lineage hash and generation) with what was seen at `vault`.
-    pub fn check(&self, vault: &Path, lineage: &str, generation: u64) -> Result<Seen> {
+    /// Compares a vault (its lineage hash, generation and predecessor lineages) with what
+    /// was seen at `vault`.
+    pub fn check(
+        &self,
+        vault: &Path,
+        lineage: &str,
+        generation: u64,
+        predecessors: &[String],
+    ) -> Result<Seen> {
         let Some(pin) = self.pins.get(&key(vault)) else {
             return Ok(Seen::FirstUse);
         };
+        if pin.retired.iter().any(|r| r == lineage) {
+            return Err(Error::VaultRetired {
+                path: vault.to_path_buf(),
+                pins: self.path.clone(),
+            });
+        }
+        if pin.lineage != lineage && predecessors.contains(&pin.lineage) {
+            return Ok(Seen::Successor);
+        }
         if pin.lineage != lineage {
             return Err(Error::VaultLineage {
                 path: vault.to_path_buf(),
@@ -95,21 +122,38 @@ impl Pins {
         Ok(Seen::Known)
     }
 
-    /// Records a vault; with `replace`, even one of another lineage or an older generation.
-    /// Returns whether the file changed.
+    /// Records a vault and the lineages it left behind (`predecessors`); with `replace`,
+    /// even one of another lineage or an older generation. Returns whether the file changed.
     pub fn record(
         &mut self,
         vault: &Path,
         lineage: &str,
         generation: u64,
+        predecessors: &[String],
         replace: bool,
     ) -> Result<bool> {
+        let mut retired: Vec<String> = predecessors.to_vec();
+        if let Some(old) = self.pins.get(&key(vault)) {
+            if old.lineage != lineage && predecessors.contains(&old.lineage) {
+                retired.push(old.lineage.clone());
+            }
+            retired.extend(old.retired.iter().cloned());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        retired.retain(|r| r != lineage && seen.insert(r.clone()));
+        retired.truncate(MAX_RETIRED);
         let pin = Pin {
             lineage: lineage.to_string(),
             generation,
+            retired,
         };
         let changed = match self.pins.get(&key(vault)) {
-            Some(old) if !replace && old.lineage == pin.lineage && old.generation >= generation => {
+            Some(old)
+                if !replace
+                    && old.lineage == pin.lineage
+                    && old.generation >= generation
+                    && old.retired == pin.retired =>
+            {
                 false
             }
             Some(old) if *old == pin => false,
@@ -134,13 +178,13 @@ mod tests {
         let mut pins = Pins::load(dir.path().join("state/pins.json")).unwrap();
         let vault = dir.path().join("v.age");
         let a = lineage_hash("lineage a");
-        assert_eq!(pins.check(&vault, &a, 3).unwrap(), Seen::FirstUse);
-        assert!(pins.record(&vault, &a, 3, false).unwrap());
+        assert_eq!(pins.check(&vault, &a, 3, &[]).unwrap(), Seen::FirstUse);
+        assert!(pins.record(&vault, &a, 3, &[], false).unwrap());
         let mut pins = Pins::load(dir.path().join("state/pins.json")).unwrap();
-        assert_eq!(pins.check(&vault, &a, 3).unwrap(), Seen::Known);
-        assert_eq!(pins.check(&vault, &a, 4).unwrap(), Seen::Known);
+        assert_eq!(pins.check(&vault, &a, 3, &[]).unwrap(), Seen::Known);
+        assert_eq!(pins.check(&vault, &a, 4, &[]).unwrap(), Seen::Known);
         assert!(matches!(
-            pins.check(&vault, &a, 2),
+            pins.check(&vault, &a, 2, &[]),
             Err(Error::VaultRolledBack {
                 found: 2,
                 seen: 3,
@@ -148,19 +192,47 @@ mod tests {
             })
         ));
         assert!(matches!(
-            pins.check(&vault, &lineage_hash("b"), 9),
+            pins.check(&vault, &lineage_hash("b"), 9, &[]),
             Err(Error::VaultLineage { .. })
         ));
         assert!(
-            !pins.record(&vault, &a, 2, false).unwrap(),
+            !pins.record(&vault, &a, 2, &[], false).unwrap(),
             "never lowered without replace"
         );
-        assert!(pins.record(&vault, &a, 2, true).unwrap());
-        assert_eq!(pins.check(&vault, &a, 2).unwrap(), Seen::Known);
+        assert!(pins.record(&vault, &a, 2, &[], true).unwrap());
+        assert_eq!(pins.check(&vault, &a, 2, &[]).unwrap(), Seen::Known);
         assert!(
             !std::fs::read_to_string(dir.path().join("state/pins.json"))
                 .unwrap()
                 .contains("lineage a")
         );
+    }
+
+    #[test]
+    fn a_successor_lineage_is_followed_and_the_old_one_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pins = Pins::load(dir.path().join("pins.json")).unwrap();
+        let vault = dir.path().join("v.age");
+        let (old, new, forged) = (lineage_hash("1"), lineage_hash("2"), lineage_hash("3"));
+        pins.record(&vault, &old, 5, &[], false).unwrap();
+        // The honest successor names the old lineage; any generation is accepted.
+        let chain = [old.clone()];
+        assert_eq!(
+            pins.check(&vault, &new, 6, &chain).unwrap(),
+            Seen::Successor
+        );
+        pins.record(&vault, &new, 6, &chain, true).unwrap();
+        let pins = Pins::load(dir.path().join("pins.json")).unwrap();
+        // A vault of the old lineage, whatever its generation, is refused as retired.
+        assert!(matches!(
+            pins.check(&vault, &old, 1000, &[]),
+            Err(Error::VaultRetired { .. })
+        ));
+        // So is a new lineage that claims the retired one as its predecessor.
+        assert!(matches!(
+            pins.check(&vault, &forged, 1000, &chain),
+            Err(Error::VaultLineage { .. })
+        ));
+        assert_eq!(pins.check(&vault, &new, 6, &chain).unwrap(), Seen::Known);
     }
 }

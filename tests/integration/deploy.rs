@@ -148,8 +148,29 @@ fn exec_passes_exit_code_stdin_and_signals_through() {
         "not selected, left alone"
     );
 
-    let err = s.run(&["exec", "--", "/no/such/program"]).fails();
-    assert!(err.contains("cannot run /no/such/program"), "{err}");
+    // As in a shell: 127 for a command that does not exist, 126 for one that cannot run.
+    let missing = s.run(&["exec", "--", "/no/such/program"]);
+    assert_eq!((missing.code, missing.stdout.as_str()), (127, ""));
+    assert!(
+        missing.stderr.contains("cannot run /no/such/program"),
+        "{}",
+        missing.stderr
+    );
+    let missing = s.run(&["exec", "--", "no-such-program-on-path"]);
+    assert_eq!(missing.code, 127, "{}", missing.stderr);
+    s.write("not-executable", "#!/bin/sh\n");
+    let denied = s.run(&["exec", "--", "./not-executable"]);
+    assert_eq!(denied.code, 126, "{}", denied.stderr);
+    // Like env(1), the command may follow envgen's options without `--`.
+    let out = s.run(&[
+        "exec",
+        "--only",
+        "REDIS_PASSWORD",
+        "sh",
+        "-c",
+        "echo ${#REDIS_PASSWORD}",
+    ]);
+    assert_eq!(out.ok(), "64\n");
 }
 
 #[test]

@@ -109,3 +109,112 @@ fn a_machine_that_never_saw_the_vault_trusts_it_on_first_use() {
         "the lineage is stored hashed"
     );
 }
+
+/// Issue 9, item 1: a member removed from the vault kept its plaintext (the lineage secret
+/// among it) and writes a vault from it, with a higher generation and a value of their own,
+/// encrypted to the owner and themselves, their key put back in the recipients file.
+fn former_member_forgery(s: &Sandbox, kept: &serde_json::Value, member: &str) -> Vec<u8> {
+    let mut json = kept.clone();
+    let generation = json["generation"].as_u64().unwrap();
+    json["generation"] = serde_json::json!(generation + 1000);
+    json["variables"]["STRAPI_ADMIN_JWT_SECRET"]["value"] = serde_json::json!("ATTACKER");
+    s.write("kept.json", &serde_json::to_string(&json).unwrap());
+    let owner = s.public_key();
+    s.age(&[
+        "-e",
+        "-r",
+        &owner,
+        "-r",
+        member,
+        "-o",
+        "vault/alecia.age",
+        "kept.json",
+    ]);
+    let mut recipients = String::from_utf8(s.read("vault/alecia.recipients")).unwrap();
+    recipients.push_str(&format!("{member}\n"));
+    s.write("vault/alecia.recipients", &recipients);
+    s.read("vault/alecia.age")
+}
+
+fn member_key(s: &Sandbox) -> String {
+    s.run(&["keygen", "-o", "m.txt"]).ok().trim().to_string()
+}
+
+#[test]
+fn a_removed_member_cannot_forge_a_vault_that_is_accepted() {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    let member = member_key(&s);
+    s.run(&["recipients", "add", &member]).ok();
+    // A second machine of the team opens the vault while the member still belongs to it.
+    let other = |args: &[&str]| {
+        s.command(args)
+            .env("HOME", s.path("other-home"))
+            .output()
+            .unwrap()
+    };
+    assert!(other(&["list"]).status.success());
+    let kept: serde_json::Value =
+        serde_json::from_slice(&s.age(&["-d", "-i", "m.txt", "vault/alecia.age"])).unwrap();
+
+    let removed = s.run(&["recipients", "remove", "--rotate", &member]).ok();
+    assert!(removed.contains(&format!("removed {member}")), "{removed}");
+    // The other machine follows the vault to its new lineage.
+    let out = other(&["get", "REDIS_PASSWORD"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let forged = former_member_forgery(&s, &kept, &member);
+    for args in [
+        &["get", "STRAPI_ADMIN_JWT_SECRET"][..],
+        &["render"],
+        &["list"],
+        &["rotate", "SEARXNG_SECRET"],
+        &["exec", "--", "true"],
+    ] {
+        let err = s.run(args).fails();
+        assert!(
+            err.contains(
+                "belongs to a lineage this vault left behind when a recipient was removed"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("ATTACKER"), "{err}");
+        let out = other(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?} on the other machine");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(
+        s.read("vault/alecia.age"),
+        forged,
+        "nothing was written over it"
+    );
+}
+
+#[test]
+fn removing_a_recipient_and_rotating_all_start_new_lineages() {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    let lineage = |s: &Sandbox| {
+        let text = s.run(&["textconv", "vault/alecia.age"]).ok();
+        let header = text.lines().next().unwrap().to_string();
+        assert!(header.contains("generation"), "{header}");
+        header.split("lineage ").nth(1).unwrap()[..8].to_string()
+    };
+    let first = lineage(&s);
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    assert_eq!(lineage(&s), first, "an ordinary rotation keeps the lineage");
+    s.run(&["rotate", "--all"]).ok();
+    let second = lineage(&s);
+    assert_ne!(second, first);
+    let member = member_key(&s);
+    s.run(&["recipients", "add", &member]).ok();
+    assert_eq!(lineage(&s), second, "adding a recipient keeps it");
+    s.run(&["recipients", "remove", &member]).ok();
+    assert_ne!(lineage(&s), second);
+    // This machine followed every change.
+    s.run(&["render"]).ok();
+}

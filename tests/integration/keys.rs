@@ -332,7 +332,10 @@ fn an_encrypted_ssh_key_asks_for_its_passphrase_on_the_terminal() {
     let envgen = assert_cmd::cargo::cargo_bin("envgen");
     let (code, screen) = on_terminal(
         &s,
-        &format!("{} --identity locked get SEARXNG_SECRET", envgen.display()),
+        &format!(
+            "{} --identity locked get --force SEARXNG_SECRET",
+            envgen.display()
+        ),
         "key passphrase\n",
     );
     assert_eq!(code, Some(0), "{screen}");
@@ -457,6 +460,17 @@ fn a_new_passphrase_is_asked_twice_on_the_terminal() {
     assert_eq!(code, Some(0), "{screen}");
     assert!(!screen.contains("same passphrase"), "no echo: {screen}");
     let get = format!("{} get SEARXNG_SECRET", envgen.display());
+    let (code, screen) = on_terminal(&s, &get, "");
+    assert_eq!(
+        code,
+        Some(2),
+        "like render, get prints no secret on a terminal: {screen}"
+    );
+    assert!(
+        screen.contains("refusing to print secrets to a terminal"),
+        "{screen}"
+    );
+    let get = format!("{} get --force SEARXNG_SECRET", envgen.display());
     let (code, screen) = on_terminal(&s, &get, "same passphrase\n");
     assert_eq!(code, Some(0), "{screen}");
     assert_eq!(screen.lines().last().unwrap().trim().len(), 64, "{screen}");

@@ -86,7 +86,7 @@ fn rotate_then_rollback_restores_the_exact_old_value_and_its_dependents() {
 fn guarded_variables_are_refused_without_force_and_the_vault_is_untouched() {
     let s = initialized();
     let vault = s.read("vault/alecia.age");
-    let audit = s.read("vault/alecia.audit");
+    let journal = s.journal();
     for (name, impact, breaks) in [
         ("AP_ENCRYPTION_KEY", "data", "saved connections"),
         ("POSTGRES_PASSWORD", "op", "ALTER ROLE"),
@@ -104,11 +104,7 @@ fn guarded_variables_are_refused_without_force_and_the_vault_is_untouched() {
         assert!(err.contains(breaks) || name == "POSTGRES_PASSWORD", "{err}");
         assert!(err.contains("--force"), "{err}");
         assert_eq!(s.read("vault/alecia.age"), vault, "byte-for-byte unchanged");
-        assert_eq!(
-            s.read("vault/alecia.audit"),
-            audit,
-            "nothing happened, nothing logged"
-        );
+        assert_eq!(s.journal(), journal, "nothing happened, nothing logged");
     }
     // Mixed with a free one, nothing at all is rotated.
     s.run(&["rotate", "REDIS_PASSWORD", "AP_ENCRYPTION_KEY"])
@@ -139,7 +135,7 @@ fn guarded_variables_are_refused_without_force_and_the_vault_is_untouched() {
 fn dry_run_changes_nothing() {
     let s = initialized();
     let vault = s.read("vault/alecia.age");
-    let audit = s.read("vault/alecia.audit");
+    let journal = s.journal();
     let out = s.run(&[
         "rotate",
         "--dry-run",
@@ -154,7 +150,7 @@ fn dry_run_changes_nothing() {
     );
     assert!(out.stderr.contains("dry run: nothing was changed"));
     assert_eq!(s.read("vault/alecia.age"), vault);
-    assert_eq!(s.read("vault/alecia.audit"), audit);
+    assert_eq!(s.journal(), journal);
 }
 
 #[test]
@@ -268,7 +264,7 @@ fn no_command_but_render_and_get_prints_a_value() {
     for line in schema.lines().filter_map(|l| l.strip_prefix("name = \"")) {
         runs.push(s.run(&["history", line.trim_end_matches('"')]));
     }
-    let audit = String::from_utf8(s.read("vault/alecia.audit")).unwrap();
+    let audit = s.journal();
     for run in &runs {
         for secret in &secrets {
             for text in [&run.stdout, &run.stderr, &audit] {
@@ -338,15 +334,15 @@ fn check_reports_overdue_and_missing_values() {
 }
 
 #[test]
-fn the_audit_trail_records_operations_names_and_actor_only() {
+fn the_journal_records_operations_names_and_actor_only_outside_the_repository() {
     let s = initialized();
     s.run(&["rotate", "REDIS_PASSWORD"]).ok();
     s.run(&["rollback", "REDIS_PASSWORD"]).ok();
     s.run(&["render"]).ok();
     s.run(&["rotate", "AP_ENCRYPTION_KEY"]).fails();
     let me = s.public_key();
-    let lines: Vec<serde_json::Value> = String::from_utf8(s.read("vault/alecia.audit"))
-        .unwrap()
+    let lines: Vec<serde_json::Value> = s
+        .journal()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -363,6 +359,58 @@ fn the_audit_trail_records_operations_names_and_actor_only() {
     );
     assert_eq!(lines[1]["names"], serde_json::json!(["REDIS_PASSWORD"]));
     assert_eq!(lines[0]["names"].as_array().unwrap().len(), 25);
+}
+
+/// Issue 11: reads leave the vault's directory byte for byte as it was (no audit line, no
+/// lock file, no timestamp change), so deploys on many hosts make no git change.
+#[test]
+fn reads_leave_the_vault_directory_untouched() {
+    let s = initialized();
+    std::fs::copy(s.path("vault/alecia.age"), s.path("old.age")).unwrap();
+    let snapshot = |s: &Sandbox| {
+        let mut entries: Vec<(String, Vec<u8>, std::time::SystemTime)> =
+            std::fs::read_dir(s.path("vault"))
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let meta = std::fs::symlink_metadata(e.path()).unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                        meta.modified().unwrap(),
+                    )
+                })
+                .collect();
+        entries.sort();
+        entries
+    };
+    let before = snapshot(&s);
+    let journal = s.journal();
+    s.render_to(".env");
+    for args in [
+        &["render", "--format", "json"][..],
+        &["exec", "--", "true"],
+        &["get", "REDIS_PASSWORD"],
+        &["list"],
+        &["history", "REDIS_PASSWORD"],
+        &["check"],
+        &["textconv", "vault/alecia.age"],
+        &["whoami"],
+    ] {
+        s.run(args).ok();
+    }
+    assert_eq!(s.run(&["diff", "old.age"]).code, 0);
+    assert_eq!(s.run(&["diff", ".env"]).code, 0);
+    assert_eq!(snapshot(&s), before, "the vault directory did not change");
+    let ops: Vec<String> = s.journal()[journal.len()..]
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["op"].to_string())
+        .collect();
+    assert_eq!(
+        ops,
+        ["\"render\"", "\"render\"", "\"exec\"", "\"get\""],
+        "reads are journaled on the machine"
+    );
 }
 
 #[test]
@@ -437,8 +485,22 @@ fn git_diff_shows_which_variables_changed_through_textconv() {
         .lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
         .collect();
-    assert_eq!(removed.len(), 1, "{diff}");
-    assert_eq!(added.len(), 1, "{diff}");
+    assert_eq!(removed.len(), 2, "{diff}");
+    assert_eq!(added.len(), 2, "{diff}");
+    // The header shows the reviewer the lineage (unchanged) and the new generation.
+    let header = |line: &str| {
+        line[1..]
+            .rsplit_once(", generation ")
+            .unwrap()
+            .0
+            .to_string()
+    };
+    assert_eq!(header(removed[0]), header(added[0]), "{diff}");
+    assert!(
+        removed[0].ends_with("generation 1") && added[0].ends_with("generation 2"),
+        "{diff}"
+    );
+    let (removed, added) = (&removed[1..], &added[1..]);
     assert!(
         removed[0].starts_with("-REDIS_PASSWORD ") && added[0].starts_with("+REDIS_PASSWORD "),
         "{diff}"

@@ -104,9 +104,16 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env("HOME", self.path("home"))
             .env("ENVGEN_IDENTITY", self.path("id.txt"))
+            .env("ENVGEN_SYSLOG_SOCKET", "")
             .env_remove("ENVGEN_SCHEMA")
             .env_remove("XDG_CONFIG_HOME");
         cmd
+    }
+
+    /// This machine's journal (the sandbox HOME's state file), empty when there is none.
+    pub fn journal(&self) -> String {
+        std::fs::read_to_string(self.path("home/.local/state/envgen/journal.log"))
+            .unwrap_or_default()
     }
 
     /// Runs envgen with `args`.

@@ -115,6 +115,12 @@ pub enum Command {
     )]
     Rollback(RollbackArgs),
 
+    /// Change fixed (non-secret) values; recorded in their history, derived values follow.
+    #[command(
+        after_help = "Examples:\n  envgen set POSTGRES_USER=stack\n  envgen set MINIO_ROOT_USER=admin POSTGRES_USER=stack"
+    )]
+    Set(SetArgs),
+
     /// List a variable's versions: when and how each was set, by whom, and a keyed
     /// fingerprint. Never values.
     History(HistoryArgs),
@@ -314,6 +320,19 @@ pub struct RotateArgs {
     /// Rotate even variables whose rotation breaks stored data or needs an action in a service.
     #[arg(long)]
     pub force: bool,
+
+    /// Accept a changed .recipients file and re-encrypt the vault to it.
+    #[arg(long)]
+    pub update_recipients: bool,
+}
+
+/// Arguments of `envgen set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The fixed variables to change, as NAME=VALUE (secrets are refused: they never go
+    /// through argv).
+    #[arg(required = true, value_name = "NAME=VALUE")]
+    pub assignments: Vec<String>,
 
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]

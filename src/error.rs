@@ -209,13 +209,16 @@ pub enum Error {
         /// The schema path.
         schema: PathBuf,
     },
-    /// `rotate` was asked for a variable that is not generated.
-    #[error("{name} is {kind} and cannot be rotated")]
+    /// A command was asked for a variable of a kind it does not apply to (`rotate` of a
+    /// fixed value, `rollback` or `history` of a derived one).
+    #[error("{name} is {kind}: {consequence}")]
     NotRotatable {
         /// The variable.
         name: String,
         /// Its kind, as a phrase ("derived from POSTGRES_USER, POSTGRES_PASSWORD").
         kind: String,
+        /// Why the command does not apply ("it has no versions of its own").
+        consequence: &'static str,
         /// What to do instead.
         hint: String,
     },
@@ -322,15 +325,19 @@ pub enum Error {
         /// Each refused variable, its line and why.
         items: Vec<(String, usize, &'static str)>,
     },
-    /// `--set` named a secret.
-    #[error("--set {name}: {name} is a generated secret, and secrets never go through argv")]
+    /// `set` or `--set` named a secret.
+    #[error("{flag}{name}: {name} is a generated secret, and secrets never go through argv")]
     SetSecret {
+        /// `--set ` for init's flag, empty for the `set` command.
+        flag: &'static str,
         /// The variable.
         name: String,
     },
     /// `--set` was malformed or its value breaks the variable's rules.
-    #[error("--set {name}: {reason}")]
+    #[error("{flag}{name}: {reason}")]
     SetInvalid {
+        /// `--set ` for init's flag, empty for the `set` command.
+        flag: &'static str,
         /// The variable (or the argument position when no name could be read).
         name: String,
         /// What is wrong, never quoting the value.
@@ -481,7 +488,7 @@ impl Error {
                 "envgen generates it; to renew it run `envgen rotate NAME`".into()
             }
             Error::SetInvalid { .. } => {
-                "pass --set NAME=VALUE with a value the schema allows".into()
+                "give NAME=VALUE with a value the schema allows (`envgen list` shows each variable's rules)".into()
             }
             Error::SetExisting { .. } => {
                 "drop this --set; the stored value stays as it is".into()

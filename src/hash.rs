@@ -33,8 +33,30 @@ impl Argon2Params {
 
     /// Checks the parameters against the Argon2 limits, returning why they are invalid.
     pub fn validate(&self) -> Result<(), String> {
+        if self.m_cost > Self::MAX_M_COST {
+            return Err(format!(
+                "m_cost {} KiB is above the limit of {} KiB (1 GiB)",
+                self.m_cost,
+                Self::MAX_M_COST
+            ));
+        }
+        if self.t_cost > Self::MAX_T_COST || self.p_cost > Self::MAX_P_COST {
+            return Err(format!(
+                "t_cost and p_cost must be at most {} and {} (the services' own presets use 2 to 4)",
+                Self::MAX_T_COST,
+                Self::MAX_P_COST
+            ));
+        }
         self.to_params().map(|_| ()).map_err(|e| e.to_string())
     }
+
+    /// The largest memory cost a schema may ask for, in KiB: 1 GiB, sixteen times
+    /// Vaultwarden's default. A larger one would exhaust the deploy host's memory.
+    pub const MAX_M_COST: u32 = 1 << 20;
+    /// The largest number of passes (a hash must finish in seconds, not hours).
+    pub const MAX_T_COST: u32 = 16;
+    /// The largest parallelism.
+    pub const MAX_P_COST: u32 = 16;
 
     fn to_params(self) -> Result<Params, argon2::Error> {
         Params::new(self.m_cost, self.t_cost, self.p_cost, None)

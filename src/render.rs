@@ -31,10 +31,16 @@ use crate::secret::SecretBuf;
 static PYTHON_DOTENV_REFERENCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\$\{[^}:]*(?::-[^}]*)?\}").expect("valid regex"));
 
-/// Checks that a value can be stored and rendered at all: not empty, no control characters.
+/// The largest value envgen stores or renders (an RSA-4096 private key in PEM is 3.3 KiB).
+pub const MAX_VALUE: usize = 64 << 10;
+
+/// Checks that a value can be stored and rendered at all: not empty, no control characters,
+/// at most [`MAX_VALUE`] bytes.
 pub fn check_value(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
         Err("is empty")
+    } else if value.len() > MAX_VALUE {
+        Err("is longer than 64 KiB")
     } else if value.chars().any(char::is_control) {
         Err("contains a control character (newline, tab...)")
     } else {

@@ -7,7 +7,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
-use crate::render::check_value;
+use crate::render::{MAX_VALUE, check_value};
 use crate::schema::{Kind, Schema};
 use crate::vault::Vault;
 
@@ -28,17 +28,27 @@ pub fn resolve(
                 let ready = template
                     .references()
                     .all(|r| schema.position(r.name).is_some_and(|d| values[d].is_some()));
-                ready.then(|| {
-                    template
-                        .render(|name| {
+                if ready {
+                    let rendered = template.render(
+                        |name| {
                             let d = schema.position(name).expect("references are validated");
                             values[d]
                                 .as_ref()
                                 .expect("dependencies come first")
                                 .expose_secret()
-                        })
-                        .to_secret()
-                })
+                        },
+                        MAX_VALUE,
+                    );
+                    let Some(rendered) = rendered else {
+                        return Err(Error::UnrenderableValue {
+                            name: var.name.clone(),
+                            reason: "would be longer than 64 KiB (do its templates repeat one another?)",
+                        });
+                    };
+                    Some(rendered.to_secret())
+                } else {
+                    None
+                }
             }
             Kind::Hashed { .. } => entry.and_then(|e| e.hash.clone()),
             Kind::Fixed(_) | Kind::Secret(_) => entry.map(|e| e.value.clone()),

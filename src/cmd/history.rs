@@ -6,18 +6,11 @@ use secrecy::ExposeSecret;
 
 use super::{Context, emit};
 use crate::cli::HistoryArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Result<()> {
-    let index = ctx.schema.require(&args.name)?;
+    let index = ctx.stored(&args.name, "history")?;
     let var = &ctx.schema.variables()[index];
-    if !var.kind.is_stored() {
-        return Err(Error::NotRotatable {
-            name: var.name.clone(),
-            kind: format!("derived from {}", ctx.sources(index)),
-            hint: "it has no history of its own: see the history of what it is built from".into(),
-        });
-    }
     let opened = ctx.open()?;
     let vault = &opened.vault;
     let entry = vault
@@ -54,10 +47,31 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
     emit(out, text.as_bytes())
 }
 
-/// A recipient shortened for a table: `age1qyz8l0s…u7x4`.
+/// A recipient shortened for a table: `age1qyz8l0s…u7x4` (by characters: the vault is
+/// input, and a multi-byte character must not be cut).
 fn short(recipient: &str) -> String {
-    if recipient.len() <= 20 {
+    let chars: Vec<char> = recipient.chars().collect();
+    if chars.len() <= 20 {
         return recipient.to_string();
     }
-    format!("{}…{}", &recipient[..12], &recipient[recipient.len() - 4..])
+    let head: String = chars[..12].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 9, item 8: `set_by.by` comes from the vault; slicing it by bytes panicked.
+    #[test]
+    fn recipients_are_shortened_by_characters() {
+        assert_eq!(super::short("age1short"), "age1short");
+        assert_eq!(
+            super::short("age1qyz8l0sxxxxxxxxxxxxxxxxxxu7x4"),
+            "age1qyz8l0sx…u7x4"
+        );
+        assert_eq!(
+            super::short(&"é".repeat(30)),
+            format!("{}…{}", "é".repeat(12), "é".repeat(4))
+        );
+    }
 }

@@ -1,6 +1,5 @@
 //! `envgen init`: generate every variable the vault lacks; never change an existing one.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use secrecy::SecretString;
@@ -17,7 +16,7 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
-    let mut sets = parse_sets(ctx, &args.set)?;
+    let mut sets = super::set::parse_assignments(ctx, &args.set, "--set ")?;
     let _lock = ctx.files.lock()?;
     let existed = ctx.files.vault.exists();
     let mut recipients_changed = false;
@@ -145,39 +144,4 @@ pub(super) fn run(
         report.push_str("re-encrypted to the recipients file\n");
     }
     emit(out, report.as_bytes())
-}
-
-/// Validates `--set NAME=VALUE` arguments: fixed variables only, values that pass their rules.
-fn parse_sets(ctx: &Context, sets: &[String]) -> Result<HashMap<String, String>> {
-    let mut parsed = HashMap::new();
-    for (i, arg) in sets.iter().enumerate() {
-        let Some((name, value)) = arg.split_once('=') else {
-            return Err(Error::SetInvalid {
-                name: format!("argument {}", i + 1),
-                reason: "expected NAME=VALUE".into(),
-            });
-        };
-        let index = ctx.schema.require(name)?;
-        let invalid = |reason: String| Error::SetInvalid {
-            name: name.to_string(),
-            reason,
-        };
-        match &ctx.schema.variables()[index].kind {
-            Kind::Fixed(fixed) => fixed.check(value).map_err(invalid)?,
-            Kind::Secret(_) | Kind::Hashed { .. } => {
-                return Err(Error::SetSecret {
-                    name: name.to_string(),
-                });
-            }
-            Kind::Derived(_) => {
-                return Err(invalid(
-                    "it is derived from other variables by its template".into(),
-                ));
-            }
-        }
-        if parsed.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(invalid("given twice".into()));
-        }
-    }
-    Ok(parsed)
 }

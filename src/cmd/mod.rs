@@ -18,6 +18,7 @@ mod recipients;
 mod render;
 mod rollback;
 mod rotate;
+mod set;
 mod textconv;
 mod whoami;
 
@@ -90,6 +91,7 @@ pub fn run(
         Command::Import(args) => import::run(&ctx, &args, out, err).map(ok),
         Command::Rotate(args) => rotate::run(&ctx, &args, out, err).map(ok),
         Command::Rollback(args) => rollback::run(&ctx, &args, out, err).map(ok),
+        Command::Set(args) => set::run(&ctx, &args, out, err).map(ok),
         Command::History(args) => history::run(&ctx, &args, out).map(ok),
         Command::Check(args) => check::run(&ctx, &args, out),
         Command::Diff(args) => diff::run(&ctx, &args, out),
@@ -255,21 +257,39 @@ impl Context {
 
     /// The variable `name`, which must be generated (secret or hashed) to be rotated.
     fn rotatable(&self, name: &str) -> Result<usize> {
-        let schema = &self.schema;
-        let index = schema.require(name)?;
-        match &schema.variables()[index].kind {
-            Kind::Secret(_) | Kind::Hashed { .. } => Ok(index),
+        let index = self.stored(name, "rotate")?;
+        match &self.schema.variables()[index].kind {
             Kind::Fixed(_) => Err(Error::NotRotatable {
                 name: name.into(),
                 kind: "a fixed value, not a generated secret".into(),
-                hint: "fixed values keep the value chosen at init".into(),
+                consequence: "it cannot be rotated",
+                hint: format!("change it with `envgen set {name}=VALUE`"),
             }),
-            Kind::Derived(_) => Err(Error::NotRotatable {
-                name: name.into(),
-                kind: format!("derived from {}", self.sources(index)),
-                hint: "rotate the secret it is built from; it is re-derived automatically".into(),
-            }),
+            _ => Ok(index),
         }
+    }
+
+    /// The variable `name`, which must be stored (not derived) for `command` to apply.
+    fn stored(&self, name: &str, command: &str) -> Result<usize> {
+        let index = self.schema.require(name)?;
+        if self.schema.variables()[index].kind.is_stored() {
+            return Ok(index);
+        }
+        let sources = self.sources(index);
+        Err(Error::NotRotatable {
+            name: name.into(),
+            kind: format!("derived from {sources}"),
+            consequence: "it has no value or versions of its own: it is computed from those at every render",
+            hint: match command {
+                "rotate" => {
+                    "rotate the secret it is built from; it is re-derived automatically".into()
+                }
+                "set" => format!(
+                    "set or rotate what it is built from ({sources}); it follows automatically"
+                ),
+                _ => format!("run `envgen {command}` on what it is built from ({sources})"),
+            },
+        })
     }
 
     /// The variables a command covers, in schema order: `--only`, `--service`, or all.

@@ -13,7 +13,7 @@ pub(super) fn run(
     err: &mut dyn Write,
 ) -> Result<()> {
     let schema = &ctx.schema;
-    let index = ctx.rotatable(&args.name)?;
+    let index = ctx.stored(&args.name, "rollback")?;
     ctx.check_guards(&[index], args.force)?;
     let var = &schema.variables()[index];
 

@@ -39,6 +39,7 @@ enum Part {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    source: String,
 }
 
 /// A syntax error in a template, at a byte offset of the template text.
@@ -120,7 +121,15 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        Ok(Template { parts })
+        Ok(Template {
+            parts,
+            source: text.to_string(),
+        })
+    }
+
+    /// The template text as parsed (what reference offsets count in).
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// The variables the template refers to, in order of appearance.
@@ -134,26 +143,35 @@ impl Template {
         })
     }
 
-    /// Fills the template, taking each referenced value from `lookup`.
-    pub fn render<'v>(&self, mut lookup: impl FnMut(&str) -> &'v str) -> SecretBuf {
+    /// Fills the template, taking each referenced value from `lookup`; `None` when the
+    /// result would exceed `limit` bytes (templates that repeat one another grow
+    /// exponentially: 40 doublings of one byte is a terabyte).
+    pub fn render<'v>(
+        &self,
+        mut lookup: impl FnMut(&str) -> &'v str,
+        limit: usize,
+    ) -> Option<SecretBuf> {
         let mut out = SecretBuf::default();
+        let push = |out: &mut SecretBuf, text: &str| {
+            (out.as_str().len() + text.len() <= limit).then(|| out.push_str(text))
+        };
         for part in &self.parts {
             match part {
-                Part::Literal(text) => out.push_str(text),
+                Part::Literal(text) => push(&mut out, text)?,
                 Part::Ref { name, filter, .. } => {
                     let value = lookup(name);
                     match filter {
-                        Filter::Raw => out.push_str(value),
+                        Filter::Raw => push(&mut out, value)?,
                         Filter::Url => {
                             for piece in utf8_percent_encode(value, URL_ENCODE) {
-                                out.push_str(piece);
+                                push(&mut out, piece)?;
                             }
                         }
                     }
                 }
             }
         }
-        out
+        Some(out)
     }
 }
 
@@ -171,9 +189,13 @@ mod tests {
 
     fn fill(text: &str, values: &[(&str, &'static str)]) -> String {
         let t = Template::parse(text).unwrap();
-        t.render(|n| values.iter().find(|(k, _)| *k == n).unwrap().1)
-            .as_str()
-            .to_string()
+        t.render(
+            |n| values.iter().find(|(k, _)| *k == n).unwrap().1,
+            usize::MAX,
+        )
+        .unwrap()
+        .as_str()
+        .to_string()
     }
 
     #[test]
@@ -221,7 +243,7 @@ mod tests {
         #[test]
         fn url_filter_output_is_unreserved_and_decodes_back(value in "\\PC{0,40}") {
             let t = Template::parse("${V|url}").unwrap();
-            let out = t.render(|_| value.as_str()).as_str().to_string();
+            let out = t.render(|_| value.as_str(), usize::MAX).unwrap().as_str().to_string();
             prop_assert!(out.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
             let decoded = percent_encoding::percent_decode_str(&out).decode_utf8().unwrap();
             prop_assert_eq!(decoded, value.as_str());
@@ -230,7 +252,7 @@ mod tests {
         #[test]
         fn literal_text_without_dollar_passes_through(text in "[^$]{0,40}") {
             let t = Template::parse(&text).unwrap();
-            let out = t.render(|_| unreachable!());
+            let out = t.render(|_| unreachable!(), usize::MAX).unwrap();
             prop_assert_eq!(out.as_str(), text.as_str());
         }
     }

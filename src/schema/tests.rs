@@ -267,6 +267,95 @@ fn template_syntax_errors_point_into_the_template() {
     );
 }
 
+/// Issue 9, item 8: a template with escapes or non-ASCII text before a reference panicked
+/// (the parsed string's byte offset was used in the raw file text).
+#[test]
+fn template_errors_after_escapes_and_non_ascii_text_do_not_panic() {
+    for template in [
+        r#""\tééé${NOPE}""#,
+        r#""ééé${NOPE}""#,
+        r#""\u00e9\u00e9${NOPE}""#,
+        "\"\"\"\nline\tééé${NOPE}\"\"\"",
+        "'ééé${NOPE}'",
+        r#""\tééé$x""#,
+    ] {
+        let e = error(&format!(
+            "{HEAD}{}",
+            var(&format!(
+                "name = \"A\"\nkind = \"derived\"\ntemplate = {template}"
+            ))
+        ));
+        assert!(e.starts_with("s.toml:7:"), "{template}: {e}");
+        assert!(e.contains("variable A:"), "{e}");
+    }
+    // Without escapes the column still points at the reference itself.
+    let e = error(&format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"derived\"\ntemplate = \"éé${NOPE}\"")
+    ));
+    assert!(e.starts_with("s.toml:7:15:"), "{e}");
+}
+
+/// Issue 9, item 2.
+#[test]
+fn names_that_change_how_programs_run_are_refused_unless_allowed() {
+    for name in [
+        "LD_PRELOAD",
+        "PATH",
+        "BASH_ENV",
+        "NODE_OPTIONS",
+        "DOCKER_HOST",
+    ] {
+        let body = format!("name = \"{name}\"\nkind = \"fixed\"\ndefault = \"x\"");
+        let e = error(&format!("{HEAD}{}", var(&body)));
+        assert!(
+            e.starts_with(&format!("s.toml:5:8: variable {name}: the name is refused")),
+            "{e}"
+        );
+        assert!(e.contains("allow_dangerous_name = true"), "{e}");
+        let allowed = parse(&format!(
+            "{HEAD}{}",
+            var(&format!("{body}\nallow_dangerous_name = true"))
+        ))
+        .unwrap();
+        assert!(allowed.variables()[0].dangerous);
+    }
+    let ordinary = parse(&format!(
+        "{HEAD}{}",
+        var("name = \"REDIS_PASSWORD\"\nkind = \"fixed\"\ndefault = \"x\"")
+    ))
+    .unwrap();
+    assert!(!ordinary.variables()[0].dangerous);
+}
+
+/// Issue 9, item 7: costs that hang the process or exhaust memory are schema errors.
+#[test]
+fn argon2_costs_are_bounded() {
+    let hashed = |argon2: &str| {
+        format!(
+            "{HEAD}{}",
+            var(&format!(
+                "name = \"H\"\nkind = \"hashed\"\nencoding = \"hex\"\nbytes = 8\nargon2 = {{ {argon2} }}"
+            ))
+        )
+    };
+    for (argon2, says) in [
+        (
+            "t_cost = 4000000000",
+            "t_cost and p_cost must be at most 16",
+        ),
+        ("m_cost = 4194304", "above the limit of 1048576 KiB"),
+        ("p_cost = 64", "at most 16"),
+    ] {
+        let e = error(&hashed(argon2));
+        assert!(
+            e.contains("invalid Argon2 parameters") && e.contains(says),
+            "{e}"
+        );
+    }
+    parse(&hashed("m_cost = 65540, t_cost = 3, p_cost = 4")).unwrap();
+}
+
 #[test]
 fn toml_syntax_errors_have_a_position() {
     let e = error("[schema\nname = 1");

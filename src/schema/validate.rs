@@ -75,7 +75,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         if let Kind::Derived(template) = &variable.kind {
             for reference in template.references() {
                 let Some(&d) = index.get(reference.name) else {
-                    let at = span.start + 1 + reference.offset;
+                    let at = ctx.in_string(span, template.source(), reference.offset);
                     return Err(ctx.error(
                         at..at,
                         Some(&variable.name),
@@ -129,11 +129,32 @@ impl Ctx<'_> {
         message: String,
         hint: &str,
     ) -> Error {
-        let offset = span.start.min(self.text.len());
+        let mut offset = span.start.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = self.line_of(&span);
         let start = self.line_starts[line - 1];
         let column = self.text[start..offset].chars().count() + 1;
         self.error_with(line, column, variable, message, hint)
+    }
+
+    /// The position in the file of byte `offset` of a parsed TOML string whose token spans
+    /// `span`. The parsed text and the file agree only where nothing before the offset was
+    /// escaped (`\t`, `\u00e9`) or folded (`"""` strings): there the exact position, elsewhere
+    /// the start of the string.
+    fn in_string(&self, span: &Range<usize>, parsed: &str, offset: usize) -> usize {
+        let raw = self.text.get(span.clone()).unwrap_or_default();
+        let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            3
+        } else {
+            1
+        };
+        let body = raw.get(quote..).unwrap_or_default();
+        match (parsed.get(..offset), body.get(..offset)) {
+            (Some(a), Some(b)) if a == b => span.start + quote + offset,
+            _ => span.start,
+        }
     }
 
     fn error_at_line(
@@ -192,7 +213,7 @@ impl Ctx<'_> {
                 rv.name.span(),
                 var,
                 format!("the name is refused: {why}; `envgen exec` would put it in the command's environment"),
-                "rename the variable (compose can map it: `environment: [PATH_PREFIX=${MY_NAME}]`); only if the stack truly needs this exact name, add `allow_dangerous_name = true` to this variable",
+                &format!("rename it (say STACK_{name}) and map it in the compose file, `environment: {{ {name}: ${{STACK_{name}}} }}`, so only the container sees that name; only if the command run by exec truly needs it, add `allow_dangerous_name = true` to this variable"),
             ));
         }
         let kind_name = rv.kind.get_ref().as_str();
@@ -321,7 +342,7 @@ impl Ctx<'_> {
                 };
                 span = text.span();
                 let template = Template::parse(text.get_ref()).map_err(|e| {
-                    let at = text.span().start + 1 + e.offset;
+                    let at = self.in_string(&text.span(), text.get_ref(), e.offset);
                     self.error(
                         at..at,
                         var,

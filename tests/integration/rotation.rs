@@ -517,3 +517,56 @@ fn git_diff_shows_which_variables_changed_through_textconv() {
         );
     }
 }
+
+/// Issue 9: a fixed value could not be changed after init.
+#[test]
+fn set_changes_fixed_values_with_history_and_derived_values_follow() {
+    let s = initialized();
+    let out = s.run(&["set", "POSTGRES_USER=stack"]).ok();
+    assert_eq!(out, "set POSTGRES_USER\nre-derived DATABASE_URL\n");
+    assert_eq!(s.run(&["get", "POSTGRES_USER"]).ok(), "stack\n");
+    assert!(
+        s.run(&["get", "DATABASE_URL"])
+            .ok()
+            .starts_with("postgresql://stack:")
+    );
+    let history = s.run(&["history", "POSTGRES_USER"]).ok();
+    assert!(
+        history.lines().nth(2).unwrap().contains(" set "),
+        "{history}"
+    );
+    assert_eq!(
+        s.run(&["set", "POSTGRES_USER=stack"]).ok(),
+        "unchanged POSTGRES_USER\n"
+    );
+    s.run(&["rollback", "POSTGRES_USER"]).ok();
+    assert_eq!(s.run(&["get", "POSTGRES_USER"]).ok(), "alecia\n");
+
+    let err = s.run(&["set", "REDIS_PASSWORD=chosen"]).fails();
+    assert!(
+        err.contains("REDIS_PASSWORD is a generated secret, and secrets never go through argv"),
+        "{err}"
+    );
+    let err = s.run(&["set", "POSTGRES_USER=Bad Name"]).fails();
+    assert!(
+        err.contains("POSTGRES_USER: the value does not match the pattern"),
+        "{err}"
+    );
+    assert!(!err.contains("Bad Name"), "{err}");
+    for args in [
+        &["set", "REDIS_URL=x"][..],
+        &["history", "REDIS_URL"],
+        &["rollback", "REDIS_URL"],
+    ] {
+        let err = s.run(args).fails();
+        assert!(
+            err.contains(
+                "REDIS_URL is derived from REDIS_PASSWORD: it has no value or versions of its own"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("cannot be rotated"), "{err}");
+    }
+    let err = s.run(&["rotate", "POSTGRES_USER"]).fails();
+    assert!(err.contains("envgen set POSTGRES_USER=VALUE"), "{err}");
+}

@@ -4,6 +4,8 @@
 //! The architecture, one module per concept:
 //! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
+//!   [`scram`]: PostgreSQL's SCRAM-SHA-256 verifiers, so a password change never sends the
+//!   plaintext;
 //! - [`harden`]: no core dumps, no memory reads by other processes of the user;
 //! - [`vault`]: the age-encrypted store, its keys and its atomic, locked files;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
@@ -28,5 +30,6 @@ pub mod hash;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod scram;
 pub mod secret;
 pub mod vault;

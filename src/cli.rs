@@ -148,7 +148,7 @@ pub enum Command {
 
     /// Print one variable's value to stdout, for scripts.
     #[command(
-        after_help = "Examples:\n  envgen get DATABASE_URL\n  envgen get VAULTWARDEN_ADMIN_TOKEN --plaintext   # what you type into /admin"
+        after_help = "Examples:\n  envgen get DATABASE_URL\n  envgen get VAULTWARDEN_ADMIN_TOKEN --plaintext   # what you type into /admin\n  envgen get --scram-sha-256 POSTGRES_PASSWORD     # for ALTER ROLE ... PASSWORD"
     )]
     Get(GetArgs),
 
@@ -397,6 +397,12 @@ pub struct GetArgs {
     /// Print to stdout even when it is a terminal.
     #[arg(long)]
     pub force: bool,
+
+    /// Print a PostgreSQL SCRAM-SHA-256 verifier of the value (random salt, 4096 iterations)
+    /// instead of the value: `ALTER ROLE ... PASSWORD '<verifier>'` sets the password without
+    /// PostgreSQL ever seeing it.
+    #[arg(long = "scram-sha-256", conflicts_with = "plaintext")]
+    pub scram_sha_256: bool,
 }
 
 /// The subcommands of `envgen recipients`.

@@ -375,6 +375,14 @@ pub enum Error {
         /// The variable.
         name: String,
     },
+    /// `get --scram-sha-256` of a value PostgreSQL would SASLprep-normalize.
+    #[error(
+        "{name} holds a non-ASCII character: PostgreSQL normalizes such passwords (SASLprep) and envgen does not, so it will not build a SCRAM verifier that might not match"
+    )]
+    ScramNonAscii {
+        /// The variable.
+        name: String,
+    },
     /// A file that must not be overwritten already exists.
     #[error("{path} already exists; refusing to overwrite it")]
     WouldOverwrite {
@@ -500,6 +508,9 @@ impl Error {
                 "re-create the value with `envgen rotate NAME` (or fix the fixed value and re-init)".into()
             }
             Error::NotHashed { .. } => "drop --plaintext: `envgen get NAME` prints its value".into(),
+            Error::ScramNonAscii { .. } => {
+                "set this password with psql's \\password, or rotate it to an ASCII value".into()
+            }
             Error::WouldOverwrite { .. } => {
                 "choose another path with -o, or move the existing file away first".into()
             }

@@ -4,6 +4,8 @@
 //! The architecture, one module per concept:
 //! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
+//!   [`scram`]: PostgreSQL's SCRAM-SHA-256 verifiers, so a password change never sends the
+//!   plaintext;
 //! - [`harden`]: no core dumps, no memory reads by other processes of the user;
 //! - [`vault`]: the age-encrypted store, its keys, its lock and this machine's pins;
 //! - [`files`]: atomic writes, output into FIFOs and devices, no symlinks followed, bounded
@@ -32,5 +34,6 @@ pub mod journal;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod scram;
 pub mod secret;
 pub mod vault;

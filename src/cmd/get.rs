@@ -1,4 +1,5 @@
-//! `envgen get NAME`: one value on stdout, for scripts.
+//! `envgen get NAME`: one value on stdout, for scripts; with `--scram-sha-256`, the value as a
+//! PostgreSQL SCRAM verifier (see [`crate::scram`]).
 
 use std::io::Write;
 
@@ -39,7 +40,15 @@ pub(super) fn run(
         line.push_str(entry.value.expose_secret());
     } else {
         let values = resolve(&ctx.schema, vault, &ctx.files.vault)?;
-        line.push_str(values[index].expose_secret());
+        let value = values[index].expose_secret();
+        if args.scram_sha_256 {
+            let verifier = crate::scram::verifier(value).map_err(|_| Error::ScramNonAscii {
+                name: args.name.clone(),
+            })?;
+            line.push_str(verifier.expose_secret());
+        } else {
+            line.push_str(value);
+        }
     }
     line.push_str("\n");
     emit(out, line.as_str().as_bytes())?;

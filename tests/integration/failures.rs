@@ -174,7 +174,7 @@ fn derived_and_fixed_values_cannot_be_rotated() {
         &secrets,
         &["rotate", "DATABASE_URL"],
         &[
-            "DATABASE_URL is derived from POSTGRES_USER, POSTGRES_PASSWORD and cannot be rotated",
+            "DATABASE_URL is derived from POSTGRES_USER, POSTGRES_PASSWORD: it has no value or versions of its own",
             "rotate the secret it is built from",
         ],
     );

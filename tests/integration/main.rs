@@ -9,4 +9,5 @@ mod keys;
 mod leaks;
 mod parsers;
 mod rotation;
+mod services;
 mod testkit;

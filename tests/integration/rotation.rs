@@ -570,3 +570,148 @@ fn set_changes_fixed_values_with_history_and_derived_values_follow() {
     let err = s.run(&["rotate", "POSTGRES_USER"]).fails();
     assert!(err.contains("envgen set POSTGRES_USER=VALUE"), "{err}");
 }
+
+/// The rotation steps of the bundled schema, as (variable, step) pairs.
+fn bundled_steps() -> Vec<(String, String)> {
+    let schema: toml::Value =
+        toml::from_str(&std::fs::read_to_string(crate::testkit::bundled_schema()).unwrap())
+            .unwrap();
+    let mut steps = Vec::new();
+    for var in schema["variable"].as_array().unwrap() {
+        let Some(rotation) = var.get("rotation") else {
+            continue;
+        };
+        for step in rotation["steps"].as_array().into_iter().flatten() {
+            steps.push((
+                var["name"].as_str().unwrap().to_string(),
+                step.as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    steps
+}
+
+#[test]
+fn issue_9_every_step_that_runs_compose_goes_through_envgen_exec() {
+    // With the README's `envgen exec` workflow no .env exists: a bare `docker compose up`
+    // gives every service empty values, the original failure.
+    let steps = bundled_steps();
+    assert!(steps.len() > 30, "{}", steps.len());
+    for (name, step) in &steps {
+        let compose_runs = step.matches("docker compose").count();
+        assert_eq!(
+            step.matches("envgen exec -- docker compose").count(),
+            compose_runs,
+            "{name}: {step}"
+        );
+        // Written `what to do: command`, the command running to the end of the step: it
+        // must at least be valid sh.
+        let command = step.split_once(": ").map_or("", |(_, c)| c);
+        if command.starts_with("envgen ") || command.contains("docker compose") {
+            let syntax = Command::new("sh")
+                .args(["-n", "-c", command])
+                .output()
+                .unwrap();
+            assert!(syntax.status.success(), "{name}: not valid sh: {command}");
+        } else {
+            assert!(!step.contains("docker compose"), "{name}: {step}");
+        }
+        assert!(!step.contains("-d alecia"), "{name}: {step}");
+    }
+}
+
+#[test]
+fn issue_9_postgresql_steps_send_a_verifier_never_the_password() {
+    for (name, step) in bundled_steps() {
+        if !step.contains("ALTER ROLE") {
+            continue;
+        }
+        assert!(
+            step.contains(&format!("envgen get --scram-sha-256 {name})")),
+            "{name}: {step}"
+        );
+        assert!(
+            !step.contains(&format!("envgen get {name})")),
+            "{name}: {step}"
+        );
+        assert!(
+            step.contains("ALTER ROLE \\\""),
+            "the role is quoted: {step}"
+        );
+    }
+}
+
+#[test]
+fn issue_9_database_url_names_the_database_after_postgres_user() {
+    let s = Sandbox::new();
+    s.run(&["init", "--set", "POSTGRES_USER=stack"]).ok();
+    let url = s.run(&["get", "DATABASE_URL"]).ok();
+    assert!(url.starts_with("postgresql://stack:"), "{url}");
+    assert!(url.ends_with("@postgres:5432/stack\n"), "{url}");
+    // The stack's compose file agrees: its postgres service names the database the same way.
+    let compose = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docker-compose.yml"),
+    )
+    .unwrap();
+    let postgres = &compose[compose.find("\n  postgres:\n").unwrap()..];
+    let postgres = &postgres[..postgres[1..].find("\n  redis:\n").unwrap()];
+    assert!(
+        !postgres.contains("POSTGRES_DB") || postgres.contains("POSTGRES_DB: ${POSTGRES_USER}"),
+        "{postgres}"
+    );
+}
+
+#[test]
+fn issue_9_get_scram_sha_256_prints_a_verifier_of_the_value() {
+    use base64::Engine as _;
+    use secrecy::ExposeSecret as _;
+    let s = initialized();
+    let password = s.run(&["get", "POSTGRES_PASSWORD"]).ok();
+    let password = password.trim_end();
+    let first = s.run(&["get", "--scram-sha-256", "POSTGRES_PASSWORD"]).ok();
+    let second = s.run(&["get", "--scram-sha-256", "POSTGRES_PASSWORD"]).ok();
+    assert_ne!(first, second, "a fresh salt each time");
+    for verifier in [first, second] {
+        let verifier = verifier.strip_suffix('\n').unwrap();
+        assert!(!verifier.contains(password));
+        let salt = verifier
+            .strip_prefix("SCRAM-SHA-256$4096:")
+            .and_then(|rest| rest.split('$').next())
+            .unwrap();
+        let salt = base64::engine::general_purpose::STANDARD
+            .decode(salt)
+            .unwrap();
+        assert_eq!(salt.len(), 16);
+        let again = envgen::scram::verifier_with(password, &salt, 4096).unwrap();
+        assert_eq!(again.expose_secret(), verifier);
+    }
+
+    let both = s.command(&[
+        "get",
+        "--scram-sha-256",
+        "--plaintext",
+        "VAULTWARDEN_ADMIN_TOKEN",
+    ]);
+    let out = { both }.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("'--scram-sha-256' cannot be used with '--plaintext'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue_9_get_scram_sha_256_refuses_a_non_ascii_value_without_quoting_it() {
+    let s = Sandbox::with_schema(
+        "[schema]\nname = \"alecia\"\n\n[[variable]]\nname = \"PG_PASS\"\nkind = \"fixed\"\n\
+         default = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n",
+    );
+    s.run(&["init", "--set", "PG_PASS=pässwörd"]).ok();
+    let err = s.run(&["get", "--scram-sha-256", "PG_PASS"]).fails();
+    assert!(err.contains("PG_PASS holds a non-ASCII character"), "{err}");
+    assert!(err.contains("SASLprep"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    assert!(!err.contains("pässwörd") && !err.contains("sswö"), "{err}");
+}

@@ -95,7 +95,7 @@ pub enum Command {
     /// Values are read as docker compose reads them and stored unchanged; variables the file
     /// lacks are generated; lines the schema does not know are left out and named.
     #[command(
-        after_help = "Examples:\n  scp server:/srv/alecia/.env /dev/stdin | envgen import /dev/stdin\n  envgen import old.env && shred -u old.env"
+        after_help = "Examples:\n  ssh server cat /srv/alecia/.env | envgen import /dev/stdin\n  envgen import old.env && shred -u old.env"
     )]
     Import(ImportArgs),
 
@@ -276,6 +276,11 @@ pub struct ImportArgs {
     /// Encrypt the new vault to this age recipient (repeatable); default: the identity in use.
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
+
+    /// Import even when the file holds fewer than half of the schema's generated secrets
+    /// (the others are generated).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Arguments of `envgen check`.

@@ -16,8 +16,10 @@ use crate::error::{Error, Result};
 /// Whether compose needs the variable to be set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
-    /// Without a value compose substitutes an empty string (or stops, for `?`).
+    /// Without a value compose substitutes an empty string.
     Required,
+    /// `${X:?message}` or `${X?message}`: without a value compose stops with the message.
+    Mandatory,
     /// The reference carries a default or an alternative.
     Defaulted,
 }
@@ -72,6 +74,8 @@ pub fn references(text: &str) -> Vec<(String, usize, Need)> {
                     .any(|op| after.starts_with(op))
                 {
                     Need::Defaulted
+                } else if after.starts_with(":?") || after.starts_with('?') {
+                    Need::Mandatory
                 } else {
                     Need::Required
                 };
@@ -115,9 +119,15 @@ impl MarkedEventReceiver for Collector {
 
 /// Every variable reference in the compose file at `path`.
 pub fn scan(path: &Path) -> Result<Vec<Reference>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = crate::files::read_capped(path, crate::files::limits::COMPOSE)
+        .map_err(|e| Error::io("read", path, e))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::ComposeSyntax {
+        path: path.to_path_buf(),
+        line: 1,
+        message: "not UTF-8 text".into(),
+    })?;
     let mut collector = Collector { found: Vec::new() };
-    Parser::new_from_str(&text)
+    Parser::new_from_str(text)
         .load(&mut collector, true)
         .map_err(|e| Error::ComposeSyntax {
             path: path.to_path_buf(),
@@ -144,8 +154,8 @@ mod tests {
         let r = |n: &str, need| (n.to_string(), need);
         assert_eq!(names("${A}"), [r("A", Required)]);
         assert_eq!(names("$B/x"), [r("B", Required)]);
-        assert_eq!(names("${C:?set C}"), [r("C", Required)]);
-        assert_eq!(names("${D?}"), [r("D", Required)]);
+        assert_eq!(names("${C:?set C}"), [r("C", Mandatory)]);
+        assert_eq!(names("${D?}"), [r("D", Mandatory)]);
         assert_eq!(
             names("${E:-x}${F-y}${G:+z}${H+w}"),
             [

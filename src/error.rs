@@ -258,6 +258,24 @@ pub enum Error {
         /// Its permission bits.
         mode: u32,
     },
+    /// A derived value would exceed the size limit.
+    #[error("derived variable {name} would be longer than 64 KiB")]
+    DerivedTooLong {
+        /// The variable.
+        name: String,
+    },
+    /// `import` of a file holding fewer than half of the schema's generated secrets.
+    #[error(
+        "{path} holds {found} of the schema's {total} generated secrets: importing it would generate the others, and deploying that vault would replace the running stack's passwords"
+    )]
+    ImportPartial {
+        /// The file.
+        path: PathBuf,
+        /// Secrets it holds.
+        found: usize,
+        /// Secrets of the schema.
+        total: usize,
+    },
     /// The vault belongs to a lineage this vault left behind when someone lost access.
     #[error(
         "{path} belongs to a lineage this vault left behind when a recipient was removed: it may have been made by a former member from values they kept; pinned in {pins}"
@@ -484,6 +502,8 @@ impl Error {
             Error::NotARegularFile { .. } => "write to a regular file (or a FIFO or device, for output), or remove what stands at that path first".into(),
             Error::VaultRetired { .. } => "restore the current vault from your team (git log vault/); then rotate the secrets the former member could read. Only if you are sure, run again with --accept-vault".into(),
             Error::LooseDirectory { path, .. } => format!("chmod go-w {}, or choose a directory only you can write to", path.display()),
+            Error::DerivedTooLong { .. } => "its template, or the templates it refers to, repeat other values too often; shorten them in the schema".into(),
+            Error::ImportPartial { .. } => "check that this is the stack's real .env (ssh host cat /srv/STACK/.env > old.env); if the stack really lacks them, run again with --allow-partial".into(),
             Error::NoStateDirectory => "set HOME (or XDG_STATE_HOME) for this command, e.g. in the systemd unit or the crontab".into(),
             Error::UnknownService { known, .. } => format!("services in the schema: {}", known.join(", ")),
             Error::Exec { .. } => "check the command name and that it is on PATH".into(),

@@ -284,18 +284,26 @@ mod fault {
     use std::path::Path;
 
     /// Aborts the process, as a crash would, when `$ENVGEN_FAULT` is `STEP` or
-    /// `STEP@FILE_NAME` and names this step (of a write to `path`).
+    /// `STEP@FILE_NAME` and names this step (of a write to `path`); `panic:STEP` panics
+    /// there instead, with a message the panic hook must not print.
     #[cfg(debug_assertions)]
     pub(super) fn point(step: &str, path: &Path) {
         let Ok(wanted) = std::env::var("ENVGEN_FAULT") else {
             return;
         };
-        let (wanted_step, file) = wanted.split_once('@').unwrap_or((wanted.as_str(), ""));
+        let (panics, wanted) = match wanted.strip_prefix("panic:") {
+            Some(rest) => (true, rest),
+            None => (false, wanted.as_str()),
+        };
+        let (wanted_step, file) = wanted.split_once('@').unwrap_or((wanted, ""));
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         if wanted_step == step && (file.is_empty() || file == name) {
+            if panics {
+                panic!("fault injected; a payload like this could quote PANIC-PAYLOAD-CANARY");
+            }
             std::process::abort();
         }
     }

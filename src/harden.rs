@@ -5,15 +5,24 @@
 //! `/proc/PID/environ`, and no core dump is written. It also sets `RLIMIT_CORE` to 0, which
 //! `exec` passes on to the command it becomes. Root keeps its power to read any process.
 
-/// Applies the hardening; returns what could not be applied, for a warning.
+/// Applies the hardening; returns what could not be applied, for a warning. Each measure is
+/// applied whatever became of the other: a failed `setrlimit` (a hard limit the caller may not
+/// lower, say) still leaves the process non-dumpable.
 pub fn harden() -> Result<(), String> {
     use nix::sys::resource::{Resource, setrlimit};
-    setrlimit(Resource::RLIMIT_CORE, 0, 0)
-        .map_err(|e| format!("cannot disable core dumps: {e}"))?;
+    let mut problems = Vec::new();
+    if let Err(e) = setrlimit(Resource::RLIMIT_CORE, 0, 0) {
+        problems.push(format!("cannot disable core dumps: {e}"));
+    }
     #[cfg(target_os = "linux")]
-    nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| format!("cannot mark the process non-dumpable: {e}"))?;
-    Ok(())
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        problems.push(format!("cannot mark the process non-dumpable: {e}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A panic's message can quote input (a line of a file, a value): print where, never what.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: envgen stopped on an internal error{at}; its message is not shown because it could quote a secret\n\
+             hint: nothing was half-written (every write is atomic); please report it, see SECURITY.md"
+        );
+    }));
     let hardening = envgen::harden::harden();
     let cli = envgen::cli::Cli::parse();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());

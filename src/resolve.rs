@@ -40,9 +40,8 @@ pub fn resolve(
                         MAX_VALUE,
                     );
                     let Some(rendered) = rendered else {
-                        return Err(Error::UnrenderableValue {
+                        return Err(Error::DerivedTooLong {
                             name: var.name.clone(),
-                            reason: "would be longer than 64 KiB (do its templates repeat one another?)",
                         });
                     };
                     Some(rendered.to_secret())

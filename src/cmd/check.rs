@@ -62,11 +62,15 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
     let now = SystemTime::now();
     let mut missing = Vec::new();
     let mut overdue = Vec::new();
+    let mut nonconforming = Vec::new();
     for var in ctx.schema.variables().iter().filter(|v| v.kind.is_stored()) {
         let Some(entry) = vault.variables.get(&var.name) else {
             missing.push(var.name.as_str());
             continue;
         };
+        if entry.nonconforming {
+            nonconforming.push(var.name.as_str());
+        }
         let Some(max_age) = var.rotation.max_age else {
             continue;
         };
@@ -74,7 +78,7 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
             overdue.push((var.name.as_str(), entry.rotated.as_str(), max_age, over));
         }
     }
-    let ok = missing.is_empty() && overdue.is_empty();
+    let ok = missing.is_empty() && overdue.is_empty() && nonconforming.is_empty();
     let text = if args.json {
         let overdue: Vec<_> = overdue
             .iter()
@@ -82,7 +86,9 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
                 json!({"name": name, "rotated": rotated, "max_age_seconds": max_age.as_secs(), "overdue_seconds": over.as_secs()})
             })
             .collect();
-        json_line(&json!({"ok": ok, "missing": missing, "overdue": overdue}))
+        json_line(
+            &json!({"ok": ok, "missing": missing, "overdue": overdue, "nonconforming": nonconforming}),
+        )
     } else {
         let mut report = String::new();
         for name in &missing {
@@ -93,6 +99,11 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
                 "overdue {name}: rotated {rotated}, max age {}, {} over: `envgen rotate {name}`\n",
                 humantime::format_duration(*max_age),
                 span(*over),
+            ));
+        }
+        for name in &nonconforming {
+            report.push_str(&format!(
+                "nonconforming {name}: the imported value does not match the schema's format: `envgen rotate {name}` when the service allows\n"
             ));
         }
         if ok {
@@ -117,7 +128,7 @@ fn compose(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Result<Statu
         for reference in crate::compose::scan(file)? {
             match ctx.schema.position(&reference.name) {
                 Some(i) => used[i] = true,
-                None if reference.need == Need::Required => missing.push((file, reference)),
+                None if reference.need != Need::Defaulted => missing.push((file, reference)),
                 None => defaulted.push((file, reference)),
             }
         }
@@ -141,8 +152,12 @@ fn compose(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Result<Statu
     } else {
         let mut report = String::new();
         for (file, r) in &missing {
+            let consequence = match r.need {
+                Need::Mandatory => "compose would stop with its error message",
+                _ => "compose would substitute an empty string",
+            };
             report.push_str(&format!(
-                "missing {}: {}:{} uses it and the schema does not provide it; compose would substitute an empty string\n",
+                "missing {}: {}:{} uses it and the schema does not provide it; {consequence}\n",
                 r.name,
                 file.display(),
                 r.line

@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
+use std::path::Path;
 
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::check::json_line;
-use super::import::read_env_file;
+use super::import::parse_env_bytes;
 use super::{Context, Status, emit};
 use crate::cli::DiffArgs;
 use crate::dotenv::Value;
@@ -46,6 +47,9 @@ impl Difference {
             .unwrap_or_default();
         match (self.kind, &self.old, &self.new) {
             ("changed", Some(old), Some(new)) => format!("changed {} {old} -> {new}", self.name),
+            ("lineage", Some(old), Some(new)) => format!(
+                "lineage {old} -> {new}: not one vault written after the other (a recipient was removed, rotate --all, or a vault made separately)"
+            ),
             (kind, Some(fp), None) | (kind, None, Some(fp)) => format!("{kind} {} {fp}", self.name),
             ("missing", ..) => format!("missing {}: in the vault, not in the file", self.name),
             ("extra", ..) => format!("extra {}{at}: in the file, not in the schema", self.name),
@@ -60,11 +64,13 @@ impl Difference {
 }
 
 pub(super) fn run(ctx: &Context, args: &DiffArgs, out: &mut dyn Write) -> Result<Status> {
-    let head = read_head(&args.other)?;
-    let differences = if head.starts_with(AGE_MAGIC) {
-        vaults(ctx, args)?
+    // Read once: the file may be a pipe (`ssh host cat .env | envgen diff /dev/stdin`).
+    let bytes = crate::files::read_capped(&args.other, crate::files::limits::VAULT)
+        .map_err(|e| Error::io("read", &args.other, e))?;
+    let differences = if bytes.starts_with(AGE_MAGIC) {
+        vaults(ctx, &bytes, &args.other)?
     } else {
-        env_file(ctx, args)?
+        env_file(ctx, &bytes, &args.other)?
     };
     let text = if args.json {
         let list: Vec<serde_json::Value> = differences
@@ -83,18 +89,9 @@ pub(super) fn run(ctx: &Context, args: &DiffArgs, out: &mut dyn Write) -> Result
     })
 }
 
-fn read_head(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(AGE_MAGIC.len());
-    std::fs::File::open(path)
-        .and_then(|f| f.take(AGE_MAGIC.len() as u64).read_to_end(&mut head))
-        .map_err(|e| Error::io("read", path, e))?;
-    Ok(head)
-}
-
 /// A `.env` on disk against the values the vault renders.
-fn env_file(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
-    let assignments = read_env_file(&args.other)?;
+fn env_file(ctx: &Context, bytes: &[u8], path: &Path) -> Result<Vec<Difference>> {
+    let assignments = parse_env_bytes(bytes, path)?;
     let latest: HashMap<&str, _> = assignments.iter().map(|a| (a.name.as_str(), a)).collect();
     let vault = ctx.open()?.vault;
     let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
@@ -130,10 +127,9 @@ fn env_file(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
 }
 
 /// Another version of the vault against this one.
-fn vaults(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
-    let bytes = std::fs::read(&args.other).map_err(|e| Error::io("read", &args.other, e))?;
-    let other = ctx.decrypt(&bytes, &args.other)?.vault;
-    other.check_schema(&ctx.schema.name, &args.other)?;
+fn vaults(ctx: &Context, bytes: &[u8], path: &Path) -> Result<Vec<Difference>> {
+    let other = ctx.decrypt(bytes, path)?.vault;
+    other.check_schema(&ctx.schema.name, path)?;
     let current = ctx.open()?.vault;
     let schema = &ctx.schema;
     // Names in schema order, then any the schema no longer lists.
@@ -152,6 +148,22 @@ fn vaults(ctx: &Context, args: &DiffArgs) -> Result<Vec<Difference>> {
 
     let fp = |name: &str, e: &Entry| current.fingerprint(name, e.value.expose_secret());
     let mut differences = Vec::new();
+    if other.lineage_hash() != current.lineage_hash() {
+        // A reviewer must see that the two were not written one after the other.
+        differences.push(Difference {
+            old: Some(format!(
+                "{} (generation {})",
+                other.lineage_id(),
+                other.generation
+            )),
+            new: Some(format!(
+                "{} (generation {})",
+                current.lineage_id(),
+                current.generation
+            )),
+            ..Difference::new("lineage", "")
+        });
+    }
     let mut changed = Vec::new();
     for name in names {
         let (kind, old, new) = match (other.variables.get(name), current.variables.get(name)) {

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
 use super::{Context, actor, emit, generate_value, new_vault_recipients, note, provenance};
 use crate::cli::ImportArgs;
@@ -62,6 +61,27 @@ pub(super) fn run(
         return Err(Error::ImportRefused {
             path: path.clone(),
             items: refused,
+        });
+    }
+    // An empty or unrelated file would make a vault of fresh values, and deploying it would
+    // replace every password of the running stack: import only what looks like this stack.
+    let generated: Vec<&str> = schema
+        .variables()
+        .iter()
+        .filter(|v| v.kind.generator().is_some())
+        .map(|v| v.name.as_str())
+        .collect();
+    let found = generated
+        .iter()
+        .filter(|n| {
+            matches!(latest.get(*n).map(|a| &a.value), Some(Value::Literal(v)) if !v.expose_secret().is_empty())
+        })
+        .count();
+    if found * 2 < generated.len() && !args.allow_partial {
+        return Err(Error::ImportPartial {
+            path: path.clone(),
+            found,
+            total: generated.len(),
         });
     }
 
@@ -119,9 +139,10 @@ pub(super) fn run(
                         .expect("generated kind")
                         .check(v.expose_secret()),
                 };
+                let nonconforming = conforms.is_err();
                 if let Err(reason) = conforms {
                     warnings.push(format!(
-                        "{name} (line {line}) does not match the schema ({reason}); it was imported unchanged: rotate it when the service allows"
+                        "{name} (line {line}) does not match the schema ({reason}); it was imported unchanged and `envgen check` reports it until you rotate it (when the service allows)"
                     ));
                 }
                 let hash = match kind {
@@ -142,7 +163,9 @@ pub(super) fn run(
                          `envgen get {name} --plaintext` shows the token to type"
                     ));
                 }
-                Entry::new(v.clone(), hash, how)
+                let mut entry = Entry::new(v.clone(), hash, how);
+                entry.nonconforming = nonconforming;
+                entry
             }
         };
         vault.variables.insert(var.name.clone(), entry);
@@ -197,14 +220,21 @@ pub(super) fn run(
     emit(out, report.as_bytes())
 }
 
-/// Reads and parses a `.env` file, keeping its bytes in a buffer that is wiped afterwards.
+/// Reads and parses a `.env` file (within the size limit), keeping its bytes in a buffer
+/// that is wiped afterwards.
 pub(super) fn read_env_file(path: &std::path::Path) -> Result<Vec<Assignment>> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+    let bytes = crate::files::read_capped(path, crate::files::limits::DOTENV)
+        .map_err(|e| Error::io("read", path, e))?;
+    parse_env_bytes(&bytes, path)
+}
+
+/// Parses the bytes of a `.env` file read from `path` (named in errors).
+pub(super) fn parse_env_bytes(bytes: &[u8], path: &std::path::Path) -> Result<Vec<Assignment>> {
     let syntax = |line, message: &str| Error::EnvSyntax {
         path: path.to_path_buf(),
         line,
         message: message.into(),
     };
-    let text = std::str::from_utf8(&bytes).map_err(|_| syntax(1, "not UTF-8 text"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| syntax(1, "not UTF-8 text"))?;
     crate::dotenv::parse(text).map_err(|e| syntax(e.line, &e.message))
 }

@@ -28,7 +28,12 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
             Some(vault) => dates(schema, vault, i),
             None => ("-".into(), "-".into()),
         };
+        let nonconforming = vault
+            .as_ref()
+            .and_then(|v| v.variables.get(&var.name))
+            .is_some_and(|e| e.nonconforming);
         let due = match (&vault, var.rotation.max_age) {
+            _ if nonconforming => "NONCONFORMING: rotate".into(),
             (Some(_), Some(max_age)) if rotated != "missing" => {
                 due(max_age, &rotated, now).to_string()
             }

@@ -72,6 +72,17 @@ pub fn run(
     }
     let env = env::ProcessEnv::read();
     let ctx = Context::new(&cli, env)?;
+    let vault_dir = crate::files::parent_dir(&ctx.files.vault);
+    if let Some(mode) = crate::files::loose_directory(vault_dir) {
+        note(
+            err,
+            &format!(
+                "warning: {} is writable by other users (mode {mode:o}): they can replace the vault or plant links; chmod go-w {}",
+                vault_dir.display(),
+                vault_dir.display()
+            ),
+        );
+    }
     for var in ctx.schema.variables().iter().filter(|v| v.dangerous) {
         note(
             err,

@@ -414,7 +414,15 @@ fn import_adopts_a_running_env_exactly_as_compose_reads_it() {
     let s = Sandbox::new();
     std::fs::create_dir(s.path("running")).unwrap();
     s.write("running/.env", RUNNING_ENV);
-    let run = s.run(&["import", "running/.env"]);
+    // The file holds 7 of the 23 generated secrets: refused unless asked for.
+    let err = s.run(&["import", "running/.env"]).fails();
+    assert!(
+        err.contains("running/.env holds 7 of the schema's 23 generated secrets"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-partial"), "{err}");
+    assert!(!s.path("vault/alecia.age").exists(), "nothing written");
+    let run = s.run(&["import", "--allow-partial", "running/.env"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let in_file = [
         "POSTGRES_USER",
@@ -488,11 +496,60 @@ fn import_adopts_a_running_env_exactly_as_compose_reads_it() {
     assert_eq!(token.trim_end().len(), 64, "a fresh token");
     assert_eq!(s.run(&["get", "SEARXNG_SECRET"]).ok().trim_end().len(), 64);
 
-    let again = s.run(&["import", "running/.env"]).fails();
+    let again = s
+        .run(&["import", "--allow-partial", "running/.env"])
+        .fails();
     assert!(
         again.contains("already exists; import only creates a new vault"),
         "{again}"
     );
+
+    // The value that broke the schema's format stays marked until it is rotated.
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains("nonconforming AP_ENCRYPTION_KEY: the imported value does not match"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        s.run(&["list"])
+            .ok()
+            .lines()
+            .any(|l| l.starts_with("AP_ENCRYPTION_KEY") && l.contains("NONCONFORMING")),
+    );
+    s.run(&["rotate", "--force", "AP_ENCRYPTION_KEY"]).ok();
+    let check = s.run(&["check"]);
+    assert!(
+        !check.stdout.contains("AP_ENCRYPTION_KEY"),
+        "{}",
+        check.stdout
+    );
+}
+
+/// Issue 9: an empty file made a vault of fresh values (exit 0); deploying it would have
+/// replaced every password of the running stack.
+#[test]
+fn import_of_an_empty_or_unrelated_file_is_refused() {
+    let s = Sandbox::new();
+    s.write("empty.env", "");
+    s.write("other.env", "UNRELATED=1\nREDIS_PASSWORD=kept\n");
+    for file in ["empty.env", "other.env"] {
+        let err = s.run(&["import", file]).fails();
+        assert!(
+            err.contains("generated secrets: importing it would generate the others"),
+            "{err}"
+        );
+        assert!(!s.path("vault/alecia.age").exists());
+    }
+    let help = s.run(&["import", "--help"]).ok();
+    assert!(
+        help.contains("ssh server cat /srv/alecia/.env | envgen import /dev/stdin"),
+        "{help}"
+    );
+    assert!(!help.contains("scp"), "{help}");
 }
 
 #[test]
@@ -556,6 +613,37 @@ fn diff_compares_a_hosts_env_with_the_vault_by_name() {
         diff.stdout,
         "different REDIS_PASSWORD (line 6)\nmissing SEARXNG_SECRET: in the vault, not in the file\nextra EXTRA (line 30): in the file, not in the schema\n"
     );
+    // Through a pipe, as the README shows (`ssh host cat .env | envgen diff /dev/stdin`),
+    // with or without the rendered header: the input is read once.
+    for text in [
+        edited.clone(),
+        edited
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ] {
+        let mut child = s
+            .command(&["diff", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.starts_with("different REDIS_PASSWORD ("), "{stdout}");
+        assert!(
+            stdout.contains("missing SEARXNG_SECRET") && !stdout.contains("POSTGRES_USER"),
+            "{stdout}"
+        );
+    }
     let json: serde_json::Value =
         serde_json::from_str(&s.run(&["diff", "host.env", "--json"]).stdout).unwrap();
     assert_eq!(json["equal"], false);
@@ -580,6 +668,6 @@ fn list_and_check_speak_json() {
     let check: serde_json::Value = serde_json::from_str(&s.run(&["check", "--json"]).ok()).unwrap();
     assert_eq!(
         check,
-        serde_json::json!({"ok": true, "missing": [], "overdue": []})
+        serde_json::json!({"ok": true, "missing": [], "overdue": [], "nonconforming": []})
     );
 }

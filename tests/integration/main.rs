@@ -3,6 +3,7 @@
 mod crash;
 mod deploy;
 mod e2e;
+mod edges;
 mod failures;
 mod forgery;
 mod keys;

@@ -6,6 +6,7 @@
 //! patterns, template references, cycles) and reports the first problem with the file, line
 //! and column, the variable, and what to do: a bad schema never reaches the vault.
 
+mod chunks;
 mod graph;
 pub mod names;
 mod raw;

@@ -10,7 +10,7 @@ use toml::Spanned;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSchema {
-    pub(super) schema: RawHeader,
+    pub(super) schema: Option<RawHeader>,
     #[serde(default)]
     pub(super) variable: Vec<RawVariable>,
 }

@@ -8,8 +8,9 @@ use std::path::Path;
 use regex_lite::Regex;
 use toml::Spanned;
 
+use super::chunks::{self, Part};
 use super::graph::Graph;
-use super::raw::{RawSchema, RawVariable};
+use super::raw::{RawHeader, RawSchema, RawVariable};
 use super::rotation::{Impact, Rotation, Strategy};
 use super::template::{Template, is_variable_name};
 use super::{DEFAULT_HISTORY, Fixed, Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Schema, Variable};
@@ -18,27 +19,51 @@ use crate::generate::{Alphabet, CharClass, Encoding, Generator};
 use crate::hash::Argon2Params;
 
 /// Parses and validates schema text; `path` names the file in errors.
+///
+/// The text is parsed one `[[variable]]` at a time (see [`super::chunks`]), each piece
+/// validated as soon as it is read, so memory does not grow with the parser's intermediate
+/// tables of the whole file.
 pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
-    let line_starts = std::iter::once(0)
+    let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
     let ctx = Ctx {
         text,
         path,
-        line_starts,
+        line_starts: &line_starts,
+        base: 0,
     };
-    let raw: RawSchema = toml::from_str(text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            ctx.error(span, None, e.message().to_string(), "fix the TOML; `[schema]` needs `name`, each `[[variable]]` needs `name`, `kind`, `description` and `services`")
-        })?;
-    let name = raw.schema.name;
+    let chunks = chunks::split(text);
+    // The tables other than variables first: `[schema]` sets what variables need (history).
+    let mut header: Option<(Ctx, RawHeader)> = None;
+    let mut inline = Vec::new();
+    for chunk in chunks.iter().filter(|c| c.part == Part::Other) {
+        let at = ctx.at(chunk.range.start);
+        let raw = at.toml(&text[chunk.range.clone()])?;
+        if let Some(h) = raw.schema {
+            if header.is_some() {
+                return Err(at.error(
+                    0..0,
+                    None,
+                    "`[schema]` is defined twice".into(),
+                    "keep one `[schema]` table",
+                ));
+            }
+            header = Some((at, h));
+        }
+        inline.extend(raw.variable.into_iter().map(|v| (at, v)));
+    }
+    let Some((header_ctx, header)) = header else {
+        return Err(ctx.error(0..0, None, "missing field `schema`".into(), TOML_HINT));
+    };
+    let name = header.name;
     if name.get_ref().is_empty()
         || !name
             .get_ref()
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     {
-        return Err(ctx.error(
+        return Err(header_ctx.error(
             name.span(),
             None,
             "the schema name must be lowercase letters, digits, `-` or `_`".into(),
@@ -46,27 +71,38 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         ));
     }
 
-    let history = match &raw.schema.history {
+    let history = match &header.history {
         None => DEFAULT_HISTORY,
-        Some(h) => ctx.history_bound(h)?,
+        Some(h) => header_ctx.history_bound(h)?,
     };
-    let mut variables = Vec::with_capacity(raw.variable.len());
-    let mut index = HashMap::with_capacity(raw.variable.len());
-    let mut templates = Vec::with_capacity(raw.variable.len());
-    for rv in raw.variable {
-        let (variable, template_span) = ctx.variable(rv, history)?;
-        if let Some(&first) = index.get(&variable.name) {
-            let first: &Variable = &variables[first];
-            return Err(ctx.error_at_line(
-                variable.line,
-                Some(&variable.name),
-                format!("defined twice (first at line {})", first.line),
-                "remove or rename one of the two definitions",
-            ));
+    let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + inline.len();
+    let mut variables = Vec::with_capacity(count);
+    let mut index = HashMap::with_capacity(count);
+    let mut templates = Vec::with_capacity(count);
+    let pieces = chunks.iter().filter(|c| c.part == Part::Variable).map(|c| {
+        let at = ctx.at(c.range.start);
+        at.toml(&text[c.range.clone()])
+            .map(|raw| (at, raw.variable))
+    });
+    let inline = std::iter::once(Ok((ctx, Vec::new())))
+        .chain(inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
+    for piece in inline.chain(pieces) {
+        let (at, raw_variables) = piece?;
+        for rv in raw_variables {
+            let (variable, template_span) = at.variable(rv, history)?;
+            if let Some(&first) = index.get(&variable.name) {
+                let first: &Variable = &variables[first];
+                return Err(ctx.error_at_line(
+                    variable.line,
+                    Some(&variable.name),
+                    format!("defined twice (first at line {})", first.line),
+                    "remove or rename one of the two definitions",
+                ));
+            }
+            index.insert(variable.name.clone(), variables.len());
+            variables.push(variable);
+            templates.push(template_span);
         }
-        index.insert(variable.name.clone(), variables.len());
-        variables.push(variable);
-        templates.push(template_span);
     }
 
     let mut deps = Vec::with_capacity(variables.len());
@@ -103,8 +139,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         })?;
     Ok(Schema {
         name: name.into_inner(),
-        description: raw.schema.description,
-        host_identity: raw.schema.host_identity,
+        description: header.description,
+        host_identity: header.host_identity,
         path: path.to_path_buf(),
         variables,
         index,
@@ -112,16 +148,40 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     })
 }
 
-/// The schema text being validated, for positions in error messages.
+/// What to do about a TOML error.
+const TOML_HINT: &str = "fix the TOML; `[schema]` needs `name`, each `[[variable]]` needs `name`, `kind`, `description` and `services`";
+
+/// The schema text being validated, for positions in error messages. Spans given to it are
+/// relative to `base`, where the piece of text being validated starts in the file.
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     text: &'a str,
     path: &'a Path,
     /// Byte offset where each line starts, so positions cost a binary search, not a scan
     /// from the top (which made a 10,000-variable schema quadratic).
-    line_starts: Vec<usize>,
+    line_starts: &'a [usize],
+    base: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The same file, for a piece starting at byte `base`.
+    fn at(&self, base: usize) -> Ctx<'a> {
+        Ctx { base, ..*self }
+    }
+
+    /// A span of the piece as a span of the file.
+    fn absolute(&self, span: &Range<usize>) -> Range<usize> {
+        span.start + self.base..span.end + self.base
+    }
+
+    /// Parses one piece of the schema with `toml`, errors placed in the file.
+    fn toml(&self, piece: &str) -> Result<RawSchema> {
+        toml::from_str(piece).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            self.error(span, None, e.message().to_string(), TOML_HINT)
+        })
+    }
+
     fn error(
         &self,
         span: Range<usize>,
@@ -129,6 +189,7 @@ impl Ctx<'_> {
         message: String,
         hint: &str,
     ) -> Error {
+        let span = self.absolute(&span);
         let mut offset = span.start.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -144,7 +205,7 @@ impl Ctx<'_> {
     /// escaped (`\t`, `\u00e9`) or folded (`"""` strings): there the exact position, elsewhere
     /// the start of the string.
     fn in_string(&self, span: &Range<usize>, parsed: &str, offset: usize) -> usize {
-        let raw = self.text.get(span.clone()).unwrap_or_default();
+        let raw = self.text.get(self.absolute(span)).unwrap_or_default();
         let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
             3
         } else {
@@ -354,7 +415,7 @@ impl Ctx<'_> {
             }
         };
         let rotation = self.rotation(&rv, var, &kind, history)?;
-        let line = self.line_of(&rv.name.span());
+        let line = self.line_of(&self.absolute(&rv.name.span()));
         Ok((
             Variable {
                 name,
@@ -365,7 +426,7 @@ impl Ctx<'_> {
                 line,
                 dangerous: dangerous.is_some(),
             },
-            span,
+            self.absolute(&span),
         ))
     }
 

@@ -1,0 +1,207 @@
+//! Splitting a schema into one TOML document per `[[variable]]`, so that memory stays flat
+//! however many variables a schema has.
+//!
+//! Parsing a whole schema at once made the `toml` crate hold every token and an intermediate
+//! table of the whole file: 80 MB for a 10,000-variable schema (4.7 MB of text), most of
+//! `render`'s peak memory. A schema is a `[schema]` table and an array of `[[variable]]`
+//! tables with their `[variable.*]` sub-tables, and each `[[variable]]` with the sub-tables
+//! that follow it is a TOML document of its own. This module finds those boundaries with the
+//! `toml_parser` crate's own lexer (so strings, multi-line strings, comments and arrays that
+//! span lines are never mistaken for headers) and hands each piece to `toml` separately; the
+//! caller shifts every span by the piece's offset, so errors keep the file's lines and columns.
+
+use std::ops::Range;
+
+use toml_parser::Source;
+use toml_parser::lexer::TokenKind;
+
+/// What a piece of the schema holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    /// Anything but variables: keys before the first header, `[schema]`, other tables.
+    Other,
+    /// One `[[variable]]` and the `[variable.*]` tables after it.
+    Variable,
+}
+
+/// A piece of the schema text, by byte range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Chunk {
+    pub range: Range<usize>,
+    pub part: Part,
+}
+
+/// How a table header names its table.
+enum Header {
+    /// `[[variable]]`: a new variable.
+    NewVariable,
+    /// `[variable.x]` or `[[variable.x]]`: part of the current variable.
+    InVariable,
+    /// Any other table.
+    Other,
+}
+
+/// Splits schema text into chunks that are each a TOML document, in file order.
+pub(super) fn split(text: &str) -> Vec<Chunk> {
+    let source = Source::new(text);
+    let mut tokens = source.lex().peekable();
+    let mut chunks = vec![Chunk {
+        range: 0..text.len(),
+        part: Part::Other,
+    }];
+    let mut line_start = true;
+    // Inside a value (after `=` on a key/value line), and how deep in its brackets.
+    let mut in_value = false;
+    let mut depth = 0usize;
+    while let Some(token) = tokens.next() {
+        match token.kind() {
+            TokenKind::Eof => break,
+            TokenKind::Newline => {
+                if depth == 0 {
+                    in_value = false;
+                    line_start = true;
+                }
+            }
+            TokenKind::Whitespace | TokenKind::Comment => {}
+            TokenKind::LeftSquareBracket if line_start && !in_value => {
+                let start = token.span().start();
+                let array = tokens
+                    .next_if(|t| t.kind() == TokenKind::LeftSquareBracket)
+                    .is_some();
+                let mut first_key = None;
+                let mut segments = 0;
+                while let Some(t) = tokens.next_if(|t| {
+                    !matches!(
+                        t.kind(),
+                        TokenKind::RightSquareBracket | TokenKind::Newline | TokenKind::Eof
+                    )
+                }) {
+                    match t.kind() {
+                        TokenKind::Whitespace | TokenKind::Dot => {}
+                        _ => {
+                            segments += 1;
+                            if first_key.is_none() {
+                                let raw = &text[t.span().start()..t.span().end()];
+                                first_key = Some(unquote(raw));
+                            }
+                        }
+                    }
+                }
+                let header = match (first_key, array, segments) {
+                    (Some("variable"), true, 1) => Header::NewVariable,
+                    (Some("variable"), _, _) => Header::InVariable,
+                    _ => Header::Other,
+                };
+                let current = chunks.last().map(|c| c.part);
+                let part = match header {
+                    Header::NewVariable => Some(Part::Variable),
+                    Header::InVariable if current == Some(Part::Variable) => None,
+                    // A `[variable.x]` before any `[[variable]]` stays with the other tables,
+                    // where `toml` reports it as it always did.
+                    Header::InVariable | Header::Other => Some(Part::Other),
+                };
+                if let Some(part) = part {
+                    if let Some(last) = chunks.last_mut() {
+                        last.range.end = start;
+                    }
+                    chunks.push(Chunk {
+                        range: start..text.len(),
+                        part,
+                    });
+                }
+                line_start = false;
+            }
+            TokenKind::Equals if depth == 0 => {
+                in_value = true;
+                line_start = false;
+            }
+            TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => {
+                if in_value {
+                    depth += 1;
+                }
+                line_start = false;
+            }
+            TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => {
+                depth = depth.saturating_sub(1);
+                line_start = false;
+            }
+            _ => line_start = false,
+        }
+    }
+    chunks.retain(|c| c.part == Part::Variable || !text[c.range.clone()].trim().is_empty());
+    chunks
+}
+
+/// A key as written, without its quotes (`"variable"`, `'variable'`); escapes are not
+/// decoded, so an escaped key never matches `variable` and is left to `toml`.
+fn unquote(raw: &str) -> &str {
+    raw.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .or_else(|| raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+        .unwrap_or(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str) -> Vec<(Part, &str)> {
+        split(text)
+            .into_iter()
+            .map(|c| (c.part, &text[c.range]))
+            .collect()
+    }
+
+    #[test]
+    fn each_variable_with_its_sub_tables_is_one_chunk() {
+        let text = "[schema]\nname = \"s\"\n\n[[variable]]\nname = \"A\"\n[variable.rotation]\nimpact = \"free\"\n\n[[ variable ]]\nname = \"B\"\n";
+        assert_eq!(
+            parts(text),
+            [
+                (Part::Other, "[schema]\nname = \"s\"\n\n"),
+                (
+                    Part::Variable,
+                    "[[variable]]\nname = \"A\"\n[variable.rotation]\nimpact = \"free\"\n\n"
+                ),
+                (Part::Variable, "[[ variable ]]\nname = \"B\"\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn headers_inside_strings_comments_and_arrays_are_not_headers() {
+        let text = "[[variable]]\nname = \"A\"\ndescription = \"\"\"\n[[variable]]\n\"\"\"\n# [[variable]]\nsteps = [\n  \"x\",\n  [1],\n]\nt = '''\n[schema]\n'''\n";
+        assert_eq!(parts(text), [(Part::Variable, text)]);
+    }
+
+    #[test]
+    fn other_tables_after_variables_are_chunks_of_their_own() {
+        let text = "[[variable]]\nname = \"A\"\n[schema]\nname = \"s\"\n[profile.staging]\nX = \"1\"\n[variable.rotation]\n";
+        let got = parts(text);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[1], (Part::Other, "[schema]\nname = \"s\"\n"));
+        assert_eq!(got[3], (Part::Other, "[variable.rotation]\n"));
+    }
+
+    #[test]
+    fn quoted_keys_are_recognized_and_the_chunks_cover_the_text() {
+        let text = "a = 1\n[[\"variable\"]]\nname = \"A\"\n['variable'.rotation]\n";
+        let chunks = split(text);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1].part, Part::Variable);
+        assert_eq!(chunks[0].range.end, chunks[1].range.start);
+        assert_eq!(chunks[1].range.end, text.len());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunks_never_panic_and_stay_in_order(text in "\\PC{0,300}") {
+            let chunks = split(&text);
+            let mut at = 0;
+            for c in &chunks {
+                proptest::prop_assert!(c.range.start >= at && c.range.end <= text.len());
+                at = c.range.end;
+            }
+        }
+    }
+}

@@ -199,8 +199,8 @@ impl Context {
         // Read the pins before the vault: a write in between only makes the vault newer.
         let mut pins = self.pins()?;
         let path = &self.files.vault;
-        let ciphertext = read_vault(path)?;
-        let opened = self.decrypt(&ciphertext, path)?;
+        let sealed = open_vault(path)?;
+        let opened = self.decrypt_sealed(sealed, path)?;
         let vault = &opened.vault;
         vault.check_schema(&self.schema.name, path)?;
         let lineage = vault.lineage_hash();
@@ -239,11 +239,25 @@ impl Context {
     /// Decrypts vault bytes read from `path`: with the passphrase for a passphrase vault,
     /// else with the identities in use.
     fn decrypt(&self, ciphertext: &[u8], path: &std::path::Path) -> Result<Opened> {
-        if crate::vault::crypto::is_passphrase(ciphertext) {
+        let sealed = crate::vault::crypto::open(ciphertext).map_err(|_| Error::VaultDamaged {
+            path: path.to_path_buf(),
+            detail: "the age header is malformed",
+        })?;
+        self.decrypt_sealed(sealed, path)
+    }
+
+    /// Decrypts a vault whose header was read (streaming): with the passphrase for a
+    /// passphrase vault, else with the identities in use.
+    fn decrypt_sealed<R: std::io::BufRead>(
+        &self,
+        sealed: crate::vault::crypto::Sealed<R>,
+        path: &std::path::Path,
+    ) -> Result<Opened> {
+        if sealed.is_passphrase() {
             let passphrase = self.passphrase(false)?;
             let keys: Vec<Box<dyn age::Identity + Send + Sync>> =
                 vec![Box::new(scrypt_identity(passphrase.clone()))];
-            let mut vault = Vault::decrypt(ciphertext, &keys, "the passphrase", path)?;
+            let mut vault = Vault::decrypt_sealed(sealed, &keys, "the passphrase", path)?;
             vault.passphrase = Some(passphrase);
             return Ok(Opened {
                 vault,
@@ -251,7 +265,7 @@ impl Context {
             });
         }
         let identities = self.identities()?;
-        let vault = Vault::decrypt(ciphertext, &identities.keys, &identities.describe(), path)?;
+        let vault = Vault::decrypt_sealed(sealed, &identities.keys, &identities.describe(), path)?;
         Ok(Opened {
             vault,
             actor: actor(identities),
@@ -408,15 +422,47 @@ fn scrypt_identity(passphrase: SecretString) -> age::scrypt::Identity {
     identity
 }
 
-/// Reads the vault's ciphertext, within the size limit.
-fn read_vault(path: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    crate::files::read_capped(path, crate::files::limits::VAULT).map_err(|e| {
+/// Opens the vault file and reads its age header; the payload is decrypted as it is parsed.
+/// A file over the size limit is refused before anything is read.
+fn open_vault(
+    path: &std::path::Path,
+) -> Result<crate::vault::crypto::Sealed<std::io::BufReader<std::io::Take<std::fs::File>>>> {
+    let limit = crate::files::limits::VAULT;
+    let file = std::fs::File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::VaultMissing {
                 path: path.to_path_buf(),
             }
         } else {
             Error::io("read", path, e)
+        }
+    })?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("read", path, e))?
+        .len();
+    if size > limit {
+        return Err(Error::io(
+            "read",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!(
+                    "it is larger than the limit of {}",
+                    crate::files::human_size(limit)
+                ),
+            ),
+        ));
+    }
+    use std::io::Read;
+    crate::vault::crypto::open(std::io::BufReader::new(file.take(limit))).map_err(|f| {
+        let detail = match f {
+            crate::vault::crypto::DecryptFailure::Damaged(detail) => detail,
+            _ => "the age header is malformed",
+        };
+        Error::VaultDamaged {
+            path: path.to_path_buf(),
+            detail,
         }
     })
 }

@@ -1,6 +1,6 @@
 //! The age encryption of the vault: X25519 recipients, any identity file age reads.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 use age::{DecryptError, Decryptor, Encryptor, Identity, Recipient};
 use zeroize::Zeroizing;
@@ -22,6 +22,44 @@ pub fn is_passphrase(ciphertext: &[u8]) -> bool {
     Decryptor::new_buffered(ciphertext).is_ok_and(|d| d.is_scrypt())
 }
 
+/// An age file whose header has been read, not yet decrypted.
+pub struct Sealed<R: BufRead>(Decryptor<R>);
+
+/// Reads the header of the age file `ciphertext`.
+pub fn open<R: BufRead>(ciphertext: R) -> Result<Sealed<R>, DecryptFailure> {
+    Decryptor::new_buffered(ciphertext)
+        .map(Sealed)
+        .map_err(classify)
+}
+
+impl<R: BufRead> Sealed<R> {
+    /// Whether it is encrypted with a passphrase (an scrypt stanza).
+    pub fn is_passphrase(&self) -> bool {
+        self.0.is_scrypt()
+    }
+
+    /// Unwraps the file key with one of `identities`; the returned reader yields the
+    /// plaintext one authenticated chunk at a time and fails on a chunk that does not
+    /// authenticate or a file that ends early (age's STREAM), so no unauthenticated byte is
+    /// ever returned and the end of the file is checked when the reader reaches it.
+    pub fn decrypt<'a>(
+        self,
+        identities: &'a [Box<dyn Identity + Send + Sync>],
+    ) -> Result<impl Read + 'a, DecryptFailure>
+    where
+        R: 'a,
+    {
+        self.0
+            .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
+            .map_err(|e| match e {
+                DecryptError::DecryptionFailed | DecryptError::KeyDecryptionFailed => {
+                    DecryptFailure::KeyUnwrap
+                }
+                other => classify(other),
+            })
+    }
+}
+
 /// Encrypts `plaintext` to every recipient.
 pub fn encrypt(plaintext: &[u8], recipients: &[&dyn Recipient]) -> Result<Vec<u8>, String> {
     let encryptor =
@@ -38,15 +76,7 @@ pub fn decrypt(
     ciphertext: &[u8],
     identities: &[Box<dyn Identity + Send + Sync>],
 ) -> Result<Zeroizing<Vec<u8>>, DecryptFailure> {
-    let decryptor = Decryptor::new_buffered(ciphertext).map_err(classify)?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
-        .map_err(|e| match e {
-            DecryptError::DecryptionFailed | DecryptError::KeyDecryptionFailed => {
-                DecryptFailure::KeyUnwrap
-            }
-            other => classify(other),
-        })?;
+    let mut reader = open(ciphertext)?.decrypt(identities)?;
     // The plaintext is shorter than the ciphertext, so this buffer never reallocates.
     let mut plaintext = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     reader.read_to_end(&mut plaintext).map_err(|_| {

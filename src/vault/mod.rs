@@ -265,7 +265,26 @@ impl Vault {
 
     /// Parses decrypted JSON. Errors give a position and a category, never content.
     pub fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
-        let vault: Vault = serde_json::from_slice(plaintext).map_err(|e| {
+        Vault::check_parsed(serde_json::from_slice(plaintext), path)
+    }
+
+    /// Parses decrypted JSON from the decrypting reader; an I/O error there is a chunk that
+    /// failed authentication, or a file that ends early.
+    fn from_reader(reader: impl std::io::Read, path: &Path) -> Result<Vault> {
+        let parsed = serde_json::from_reader(crate::secret::WipingReader::new(reader));
+        if let Err(e) = &parsed
+            && e.classify() == serde_json::error::Category::Io
+        {
+            return Err(Error::VaultDamaged {
+                path: path.to_path_buf(),
+                detail: "a payload chunk failed authentication or is missing",
+            });
+        }
+        Vault::check_parsed(parsed, path)
+    }
+
+    fn check_parsed(parsed: serde_json::Result<Vault>, path: &Path) -> Result<Vault> {
+        let vault: Vault = parsed.map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Io => "unreadable",
                 serde_json::error::Category::Syntax => "malformed JSON",
@@ -294,29 +313,24 @@ impl Vault {
         who: &str,
         path: &Path,
     ) -> Result<Vault> {
-        let passphrase = crypto::is_passphrase(ciphertext);
-        let plaintext = crypto::decrypt(ciphertext, keys).map_err(|f| match f {
-            crypto::DecryptFailure::NoMatchingKey | crypto::DecryptFailure::KeyUnwrap
-                if passphrase =>
-            {
-                Error::WrongPassphrase {
-                    vault: path.to_path_buf(),
-                }
-            }
-            crypto::DecryptFailure::NoMatchingKey => Error::WrongIdentity {
-                vault: path.to_path_buf(),
-                identity: who.to_string(),
-            },
-            crypto::DecryptFailure::KeyUnwrap => Error::VaultDamaged {
-                path: path.to_path_buf(),
-                detail: "a recipient stanza does not decrypt",
-            },
-            crypto::DecryptFailure::Damaged(detail) => Error::VaultDamaged {
-                path: path.to_path_buf(),
-                detail,
-            },
-        })?;
-        Vault::from_plaintext(&plaintext, path)
+        let sealed = crypto::open(ciphertext).map_err(|f| damaged(f, false, who, path))?;
+        Vault::decrypt_sealed(sealed, keys, who, path)
+    }
+
+    /// Decrypts and parses a vault whose header was read, streaming: the plaintext is parsed
+    /// as age authenticates it, chunk by chunk, so no whole copy of it is ever held, and the
+    /// vault is refused unless the whole file authenticates.
+    pub fn decrypt_sealed<R: std::io::BufRead>(
+        sealed: crypto::Sealed<R>,
+        keys: &[Box<dyn age::Identity + Send + Sync>],
+        who: &str,
+        path: &Path,
+    ) -> Result<Vault> {
+        let passphrase = sealed.is_passphrase();
+        let reader = sealed
+            .decrypt(keys)
+            .map_err(|f| damaged(f, passphrase, who, path))?;
+        Vault::from_reader(reader, path)
     }
 
     /// Checks that the vault belongs to `schema`.
@@ -419,6 +433,29 @@ impl Vault {
         }
         self.recipients = listed;
         Ok(true)
+    }
+}
+
+/// The error for an age file that could not be decrypted.
+fn damaged(failure: crypto::DecryptFailure, passphrase: bool, who: &str, path: &Path) -> Error {
+    match failure {
+        crypto::DecryptFailure::NoMatchingKey | crypto::DecryptFailure::KeyUnwrap if passphrase => {
+            Error::WrongPassphrase {
+                vault: path.to_path_buf(),
+            }
+        }
+        crypto::DecryptFailure::NoMatchingKey => Error::WrongIdentity {
+            vault: path.to_path_buf(),
+            identity: who.to_string(),
+        },
+        crypto::DecryptFailure::KeyUnwrap => Error::VaultDamaged {
+            path: path.to_path_buf(),
+            detail: "a recipient stanza does not decrypt",
+        },
+        crypto::DecryptFailure::Damaged(detail) => Error::VaultDamaged {
+            path: path.to_path_buf(),
+            detail,
+        },
     }
 }
 

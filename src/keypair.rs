@@ -130,8 +130,15 @@ impl KeyPair {
         let failed = |e: &dyn std::fmt::Display| format!("key generation failed: {e}");
         match (self.algorithm, self.format) {
             (Algorithm::Ed25519, Format::PemPkcs8) => {
+                // PKCS#8 v1 (RFC 8410), without the optional public key that ed25519-dalek
+                // adds by default: OpenSSL 3.0 cannot read the v2 form.
                 let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
-                key.to_pkcs8_pem(LineEnding::LF)
+                let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+                    secret_key: key.to_bytes(),
+                    public_key: None,
+                };
+                bytes
+                    .to_pkcs8_pem(LineEnding::LF)
                     .map(trimmed)
                     .map_err(|e| failed(&e))
             }

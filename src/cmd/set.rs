@@ -91,7 +91,14 @@ pub(super) fn parse_assignments(
     flag: &'static str,
 ) -> Result<HashMap<String, SecretString>> {
     let mut parsed = HashMap::new();
-    let mut read_one = false;
+    let bare: Vec<&String> = assignments.iter().filter(|a| !a.contains('=')).collect();
+    if flag.is_empty() && bare.len() > 1 {
+        return Err(Error::SetInvalid {
+            flag,
+            name: bare[1].clone(),
+            reason: "only one NAME without =VALUE per command: its value comes from stdin".into(),
+        });
+    }
     for (i, arg) in assignments.iter().enumerate() {
         let (name, from_argv) = match arg.split_once('=') {
             Some((name, value)) => (name, Some(value)),
@@ -142,16 +149,7 @@ pub(super) fn parse_assignments(
         }
         let value = match from_argv {
             Some(value) => SecretString::from(value),
-            None => {
-                if read_one {
-                    return Err(invalid(
-                        "only one NAME without =VALUE per command: its value comes from stdin"
-                            .into(),
-                    ));
-                }
-                read_one = true;
-                read_value(name)?
-            }
+            None => read_value(name)?,
         };
         let checked = match &var.kind {
             Kind::Fixed(fixed) => fixed.check(value.expose_secret()),

@@ -344,6 +344,23 @@ mod tests {
 
     proptest! {
         #[test]
+        fn multi_line_values_stay_on_one_line_and_read_back_in_the_compose_dialect(
+            value in "[ -~\n]{0,30}\n[ -~\n]{0,30}",
+        ) {
+            prop_assume!(check_value(&value, true).is_ok());
+            let (text, _) = line(&value);
+            prop_assert_eq!(text.matches('\n').count(), 1);
+            let parsed = crate::dotenv::parse(&text).unwrap();
+            prop_assert_eq!(parsed.len(), 1);
+            match &parsed[0].value {
+                crate::dotenv::Value::Literal(v) => {
+                    prop_assert_eq!(secrecy::ExposeSecret::expose_secret(v), value.as_str())
+                }
+                _ => prop_assert!(false, "not read as a literal"),
+            }
+        }
+
+        #[test]
         fn every_printable_value_is_one_line_with_balanced_quotes(value in "[ -~]{1,40}") {
             let (text, _) = line(&value);
             prop_assert!(text.ends_with('\n'));

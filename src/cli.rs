@@ -22,7 +22,8 @@ Examples:
 
 Files:
   schema   schema/alecia.toml (--schema, ENVGEN_SCHEMA)
-  vault    vault/<schema name>.age and its public vault/<schema name>.recipients (--vault)
+  vault    vault/<schema name>.age and its public vault/<schema name>.recipients (--vault);
+           vault/<schema name>.<profile>.age with --profile (ENVGEN_PROFILE)
   identity --identity, else ENVGEN_IDENTITY, else ~/.config/envgen/identity.txt";
 
 /// Provision the secrets of a self-hosted stack from a schema, keep them in an
@@ -47,6 +48,11 @@ pub struct Cli {
     /// [default: the file in $ENVGEN_PASSPHRASE_FILE, else the terminal]
     #[arg(long, global = true, value_name = "FD")]
     pub passphrase_fd: Option<u32>,
+
+    /// The environment: its own vault (vault/<schema>.<profile>.age) and the schema's
+    /// [profile.NAME] defaults [default: $ENVGEN_PROFILE, else none]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Accept a vault that differs from what this machine has seen at its path (another
     /// lineage, or an older generation), and remember it from now on
@@ -115,9 +121,10 @@ pub enum Command {
     )]
     Rollback(RollbackArgs),
 
-    /// Change fixed (non-secret) values; recorded in their history, derived values follow.
+    /// Change fixed values or provide inputs; recorded in their history, derived values and
+    /// tokens follow.
     #[command(
-        after_help = "Examples:\n  envgen set POSTGRES_USER=stack\n  envgen set MINIO_ROOT_USER=admin POSTGRES_USER=stack"
+        after_help = "Examples:\n  envgen set POSTGRES_USER=stack\n  envgen set MINIO_ROOT_USER=admin POSTGRES_USER=stack\n  pass show smtp | envgen set SMTP_PASSWORD     # a secret input, from stdin\n  envgen set SMTP_PASSWORD                      # asks on the terminal, no echo\n  envgen set VAPID_PRIVATE_KEY < vapid.key      # an existing key"
     )]
     Set(SetArgs),
 
@@ -334,9 +341,10 @@ pub struct RotateArgs {
 /// Arguments of `envgen set`.
 #[derive(Debug, Args)]
 pub struct SetArgs {
-    /// The fixed variables to change, as NAME=VALUE (secrets are refused: they never go
-    /// through argv).
-    #[arg(required = true, value_name = "NAME=VALUE")]
+    /// The variables to change: NAME=VALUE for fixed values and non-secret inputs; NAME
+    /// alone reads the value from stdin, or asks on the terminal without echo (secret inputs,
+    /// existing private keys: never through argv).
+    #[arg(required = true, value_name = "NAME[=VALUE]")]
     pub assignments: Vec<String>,
 
     /// Accept a changed .recipients file and re-encrypt the vault to it.

@@ -343,6 +343,32 @@ pub enum Error {
         /// Each refused variable, its line and why.
         items: Vec<(String, usize, &'static str)>,
     },
+    /// `set NAME=VALUE` or `--set` named an input that is a credential.
+    #[error("{flag}{name}: {name} is a secret input, and secrets never go through argv")]
+    SetSecretInput {
+        /// `--set ` for init's flag, empty for the `set` command.
+        flag: &'static str,
+        /// The variable.
+        name: String,
+    },
+    /// A stored token that its signing secret's current value does not verify.
+    #[error("{name}: the stored token is not signed with the current value of {secret}")]
+    StaleToken {
+        /// The jwt variable.
+        name: String,
+        /// The variable that signs it.
+        secret: String,
+    },
+    /// `--profile` (or `ENVGEN_PROFILE`) names a profile the schema does not declare.
+    #[error("schema {schema} declares no profile {profile:?}")]
+    UnknownProfile {
+        /// The profile asked for.
+        profile: String,
+        /// The schema path.
+        schema: PathBuf,
+        /// The declared profiles.
+        known: Vec<String>,
+    },
     /// `set` or `--set` named a secret.
     #[error("{flag}{name}: {name} is a generated secret, and secrets never go through argv")]
     SetSecret {
@@ -515,6 +541,17 @@ impl Error {
             Error::SetSecret { .. } => {
                 "envgen generates it; to renew it run `envgen rotate NAME`".into()
             }
+            Error::SetSecretInput { name, .. } => format!(
+                "run `envgen set {name}` without =VALUE: it reads the value from stdin (e.g. a pipe from your password manager) or asks on the terminal without echo"
+            ),
+            Error::StaleToken { name, secret } => format!(
+                "`envgen rotate {name}` signs a new token with {secret}'s current value (rotating or setting {secret} does so too)"
+            ),
+            Error::UnknownProfile { known, .. } if known.is_empty() => "add a `[profile.NAME]` table to the schema (it may be empty), or drop --profile / ENVGEN_PROFILE".into(),
+            Error::UnknownProfile { known, .. } => format!(
+                "profiles in the schema: {}; a new one needs a `[profile.NAME]` table (it may be empty)",
+                known.join(", ")
+            ),
             Error::SetInvalid { .. } => {
                 "give NAME=VALUE with a value the schema allows (`envgen list` shows each variable's rules)".into()
             }
@@ -522,7 +559,7 @@ impl Error {
                 "drop this --set; the stored value stays as it is".into()
             }
             Error::MissingValues { .. } => {
-                "run `envgen init` to generate the missing values".into()
+                "run `envgen init` to generate the missing values; an input (a value a provider issues) is given with `envgen set NAME`, which reads stdin or asks on the terminal".into()
             }
             Error::UnrenderableValue { .. } => {
                 "re-create the value with `envgen rotate NAME` (or fix the fixed value and re-init)".into()

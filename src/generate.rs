@@ -4,7 +4,10 @@
 //! that could later reveal them is left in memory. Byte-based encodings (hex, base64) spell
 //! uniformly random bytes with the `hex` and `base64` crates; alphabet-based encodings pick
 //! each character with [`rand::distributions::Uniform`], whose integer sampling rejects the
-//! biased zone instead of reducing modulo the alphabet size. Character-class requirements are
+//! biased zone instead of reducing modulo the alphabet size; characters a schema `exclude`s are
+//! removed from the alphabet before drawing, so the rest stay equally likely. A `uuid` is 16
+//! random bytes with the version 4 and variant bits set (by the `uuid` crate, which only
+//! spells them). Character-class requirements are
 //! met by drawing whole values again until one qualifies, which keeps the result uniform over
 //! the values that qualify. Every buffer that held random material is zeroized on drop, and
 //! the finished value is a [`SecretString`] built without reallocation.
@@ -39,6 +42,8 @@ pub enum Encoding {
         /// Number of random bytes.
         bytes: usize,
     },
+    /// A random (version 4) UUID, lowercase and hyphenated: 122 random bits.
+    Uuid,
     /// `chars` characters drawn uniformly from an alphabet.
     Chars {
         /// The alphabet (`alnum` or a custom one).
@@ -53,6 +58,8 @@ pub enum Encoding {
 pub struct Alphabet {
     label: &'static str,
     symbols: Vec<u8>,
+    /// Characters removed by the schema's `exclude` (for `describe`).
+    excluded: String,
 }
 
 impl Alphabet {
@@ -61,6 +68,7 @@ impl Alphabet {
         Alphabet {
             label: "alnum",
             symbols: ALNUM.to_vec(),
+            excluded: String::new(),
         }
     }
 
@@ -86,6 +94,36 @@ impl Alphabet {
         Ok(Alphabet {
             label: "alphabet",
             symbols,
+            excluded: String::new(),
+        })
+    }
+
+    /// The alphabet without the characters of `exclude`; at least two must remain.
+    pub fn without(&self, exclude: &str) -> Result<Self, String> {
+        let symbols: Vec<u8> = self
+            .symbols
+            .iter()
+            .copied()
+            .filter(|&b| !exclude.contains(char::from(b)))
+            .collect();
+        if symbols.len() < 2 {
+            return Err(format!(
+                "`exclude` leaves {} character(s) of the {} alphabet; at least two are needed",
+                symbols.len(),
+                self.label
+            ));
+        }
+        let mut excluded: Vec<u8> = self
+            .symbols
+            .iter()
+            .copied()
+            .filter(|b| !symbols.contains(b))
+            .collect();
+        excluded.sort_unstable();
+        Ok(Alphabet {
+            label: self.label,
+            symbols,
+            excluded: String::from_utf8(excluded).expect("alphabets are ASCII"),
         })
     }
 
@@ -150,6 +188,7 @@ impl Encoding {
             Encoding::Hex { .. } => "hex",
             Encoding::Base64 { .. } => "base64",
             Encoding::Base64Url { .. } => "base64url",
+            Encoding::Uuid => "uuid",
             Encoding::Chars { alphabet, .. } => alphabet.label,
         }
     }
@@ -160,6 +199,7 @@ impl Encoding {
             Encoding::Hex { bytes } => 2 * bytes,
             Encoding::Base64 { bytes } => bytes.div_ceil(3) * 4,
             Encoding::Base64Url { bytes } => (bytes * 4).div_ceil(3),
+            Encoding::Uuid => 36,
             Encoding::Chars { chars, .. } => chars,
         }
     }
@@ -170,6 +210,7 @@ impl Encoding {
             Encoding::Hex { bytes }
             | Encoding::Base64 { bytes }
             | Encoding::Base64Url { bytes } => 8.0 * *bytes as f64,
+            Encoding::Uuid => 122.0,
             Encoding::Chars { alphabet, chars } => {
                 *chars as f64 * (alphabet.symbols.len() as f64).log2()
             }
@@ -190,17 +231,22 @@ impl Encoding {
                 s.extend_from_slice(b"-_");
                 s
             }
+            Encoding::Uuid => b"0123456789abcdef-".to_vec(),
             Encoding::Chars { alphabet, .. } => alphabet.symbols.clone(),
         }
     }
 
     /// The length as the schema states it: `32 bytes` or `24 chars`.
     pub fn length_phrase(&self) -> String {
-        match *self {
+        match self {
             Encoding::Hex { bytes }
             | Encoding::Base64 { bytes }
             | Encoding::Base64Url { bytes } => {
                 format!("{bytes} bytes")
+            }
+            Encoding::Uuid => "v4".into(),
+            Encoding::Chars { alphabet, chars } if !alphabet.excluded.is_empty() => {
+                format!("{chars} chars without {:?}", alphabet.excluded)
             }
             Encoding::Chars { chars, .. } => format!("{chars} chars"),
         }
@@ -219,6 +265,16 @@ impl Encoding {
             Encoding::Base64 { bytes } => encode_base64(&STANDARD, rng, *bytes, self, out),
             Encoding::Base64Url { bytes } => {
                 encode_base64(&URL_SAFE_NO_PAD, rng, *bytes, self, out)
+            }
+            Encoding::Uuid => {
+                let mut random = Zeroizing::new([0u8; 16]);
+                rng.fill_bytes(&mut *random);
+                let mut text = Zeroizing::new([0u8; 36]);
+                uuid::Builder::from_random_bytes(*random)
+                    .into_uuid()
+                    .hyphenated()
+                    .encode_lower(&mut *text);
+                out.extend_from_slice(&*text);
             }
             Encoding::Chars { alphabet, chars } => {
                 let pick = Uniform::new(0, alphabet.symbols.len());
@@ -517,6 +573,47 @@ mod tests {
             },
             400_000,
         );
+    }
+
+    #[test]
+    fn an_alphabet_without_excluded_characters_is_uniform_and_never_yields_them() {
+        let alphabet = Alphabet::alnum().without("$\"'\\0O1lI").unwrap();
+        assert_eq!(alphabet.symbols().len(), 57);
+        let encoding = Encoding::Chars {
+            alphabet,
+            chars: 64,
+        };
+        assert_eq!(encoding.length_phrase(), "64 chars without \"01IOl\"");
+        // symbol_counts panics on a character outside the alphabet: none of the excluded.
+        assert_uniform(encoding, 400_000);
+        let printable = Alphabet::custom("ab$'\"").unwrap();
+        assert_eq!(printable.without("$'\"").unwrap().symbols(), b"ab");
+        assert_eq!(printable.without("ab$").unwrap().symbols(), b"'\"");
+        assert!(
+            Alphabet::custom("ab$")
+                .unwrap()
+                .without("ab")
+                .unwrap_err()
+                .contains("leaves 1")
+        );
+    }
+
+    #[test]
+    fn uuids_are_version_4_lowercase_and_hyphenated() {
+        let generator = Generator::single(Encoding::Uuid);
+        let rng = &mut ChaCha20Rng::seed_from_u64(3);
+        let shape = regex_lite::Regex::new(
+            "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let value = generator.generate(rng).unwrap();
+            assert!(shape.is_match(value.expose_secret()));
+            assert!(generator.check(value.expose_secret()).is_ok());
+            assert!(seen.insert(value.expose_secret().to_string()));
+        }
+        assert_eq!(generator.describe(), "uuid v4");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! The architecture, one module per concept:
 //! - [`schema`]: the TOML schema (model, validation, templates, dependency graph);
 //! - [`generate`]: values from the OS CSPRNG in each encoding; [`hash`]: Argon2id PHC strings;
+//!   [`jwt`]: tokens signed with another variable; [`keypair`]: private keys and their public
+//!   parts;
 //!   [`scram`]: PostgreSQL's SCRAM-SHA-256 verifiers, so a password change never sends the
 //!   plaintext;
 //! - [`harden`]: no core dumps, no memory reads by other processes of the user;
@@ -31,6 +33,8 @@ pub mod generate;
 pub mod harden;
 pub mod hash;
 pub mod journal;
+pub mod jwt;
+pub mod keypair;
 pub mod render;
 pub mod resolve;
 pub mod schema;

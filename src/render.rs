@@ -14,6 +14,10 @@
 //!    escape and runs on into the next lines), provided nothing else needs quoting: no space
 //!    at either end, no ` #`, no quote or `#` first. A `$` is written `$$` for compose.
 //!
+//! A value that spans lines (a PEM key) is written in double quotes with each newline as
+//! `\n` (and `\\`, `\"`, `\$` escaped): compose-go and python-dotenv both decode `\n` in double
+//! quotes, and the `.env` keeps one line per variable.
+//!
 //! Whatever is left is written in double quotes with `\$`, exact for compose, the target of
 //! `render`. python-dotenv also expands `${NAME}` in every quoting, and keeps `$$` and `\$`
 //! as they are: such values are reported by name, and after a value that makes python-dotenv
@@ -34,15 +38,22 @@ static PYTHON_DOTENV_REFERENCE: LazyLock<Regex> =
 /// The largest value envgen stores or renders (an RSA-4096 private key in PEM is 3.3 KiB).
 pub const MAX_VALUE: usize = 64 << 10;
 
-/// Checks that a value can be stored and rendered at all: not empty, no control characters,
-/// at most [`MAX_VALUE`] bytes.
-pub fn check_value(value: &str) -> Result<(), &'static str> {
+/// Checks that a value can be stored and rendered at all: not empty, no control characters
+/// (but `\n` when the variable is `multiline`), at most [`MAX_VALUE`] bytes.
+pub fn check_value(value: &str, multiline: bool) -> Result<(), &'static str> {
     if value.is_empty() {
         Err("is empty")
     } else if value.len() > MAX_VALUE {
         Err("is longer than 64 KiB")
-    } else if value.chars().any(char::is_control) {
-        Err("contains a control character (newline, tab...)")
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
+        if multiline {
+            Err("contains a control character other than a newline (tab, carriage return...)")
+        } else {
+            Err("contains a control character (newline, tab...)")
+        }
     } else {
         Ok(())
     }
@@ -88,6 +99,16 @@ fn spelling(value: &str) -> (Spelling, Python) {
         Python::Exact
     };
     let trailing_backslash = value.ends_with('\\');
+    if value.contains('\n') {
+        let python = if trailing_backslash {
+            Python::RunsOn
+        } else if dollar {
+            Python::Misreads
+        } else {
+            Python::Exact
+        };
+        return (Spelling::Double, python);
+    }
     if !value.contains('\\') {
         (Spelling::Single, literal)
     } else if !dollar && !trailing_backslash {
@@ -126,6 +147,7 @@ fn push_assignment(out: &mut SecretBuf, name: &str, value: &str) -> Python {
                 '\\' => Some("\\\\"),
                 '"' => Some("\\\""),
                 '$' => Some("\\$"),
+                '\n' => Some("\\n"),
                 _ => None,
             });
             out.push_str("\"");
@@ -281,11 +303,36 @@ mod tests {
 
     #[test]
     fn values_must_be_non_empty_single_line_text() {
-        assert!(check_value("").is_err());
-        assert!(check_value("a\nb").is_err());
-        assert!(check_value("a\tb").is_err());
-        assert!(check_value("a\u{7f}").is_err());
-        assert!(check_value("ünï $#'\"\\ ok").is_ok());
+        assert!(check_value("", false).is_err());
+        assert!(check_value("a\nb", false).is_err());
+        assert!(check_value("a\tb", false).is_err());
+        assert!(check_value("a\u{7f}", false).is_err());
+        assert!(check_value("ünï $#'\"\\ ok", false).is_ok());
+    }
+
+    #[test]
+    fn multiline_values_may_hold_newlines_only() {
+        assert!(check_value("a\nb\n", true).is_ok());
+        assert!(check_value("a\r\nb", true).is_err());
+        assert!(check_value("a\tb", true).is_err());
+        assert!(check_value("", true).is_err());
+    }
+
+    #[test]
+    fn multiline_values_are_double_quoted_with_escaped_newlines() {
+        use Python::*;
+        assert_eq!(
+            line("-----BEGIN X-----\nAB+/=\n-----END X-----"),
+            (
+                "K=\"-----BEGIN X-----\\nAB+/=\\n-----END X-----\"\n".into(),
+                Exact
+            )
+        );
+        assert_eq!(line("a\n$b"), ("K=\"a\\n\\$b\"\n".into(), Misreads));
+        assert_eq!(line("a\n'\"\\x"), ("K=\"a\\n'\\\"\\\\x\"\n".into(), Exact));
+        assert_eq!(line("a\nb\\"), ("K=\"a\\nb\\\\\"\n".into(), RunsOn));
+        assert_eq!(shell([("K", "a\nb'c")]).as_str(), "export K='a\nb'\\''c'\n");
+        assert_eq!(json([("K", "a\nb")]).as_str(), "{\n  \"K\": \"a\\nb\"\n}\n");
     }
 
     #[test]
@@ -296,6 +343,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn multi_line_values_stay_on_one_line_and_read_back_in_the_compose_dialect(
+            value in "[ -~\n]{0,30}\n[ -~\n]{0,30}",
+        ) {
+            prop_assume!(check_value(&value, true).is_ok());
+            let (text, _) = line(&value);
+            prop_assert_eq!(text.matches('\n').count(), 1);
+            let parsed = crate::dotenv::parse(&text).unwrap();
+            prop_assert_eq!(parsed.len(), 1);
+            match &parsed[0].value {
+                crate::dotenv::Value::Literal(v) => {
+                    prop_assert_eq!(secrecy::ExposeSecret::expose_secret(v), value.as_str())
+                }
+                _ => prop_assert!(false, "not read as a literal"),
+            }
+        }
+
         #[test]
         fn every_printable_value_is_one_line_with_balanced_quotes(value in "[ -~]{1,40}") {
             let (text, _) = line(&value);

@@ -1,8 +1,13 @@
-//! Computing the value of every variable, as `render` and `get` print it, from the vault.
+//! Computing the values of the variables a command asks for, as `render` and `get` print them,
+//! from the vault.
 //!
-//! Stored values are taken as they are (a hashed variable contributes its PHC string), then
-//! derived values are filled in dependency order. Any stored value the vault lacks is an
-//! error that names every missing variable: an empty secret can never be rendered.
+//! Only the wanted variables and what they read (directly or not) are resolved, so `get NAME`
+//! and `render --only A,B` work while unrelated inputs are still missing. Stored values are
+//! taken as they are (a hashed variable contributes its PHC string), then derived values are
+//! filled in dependency order; `${KEY.public}` is computed from the stored private key. A
+//! stored token is checked against its signing secret's current value. Any needed stored value
+//! the vault lacks is an error that names every missing variable: an empty secret can never
+//! be rendered.
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -11,16 +16,36 @@ use crate::render::{MAX_VALUE, check_value};
 use crate::schema::{Kind, Schema};
 use crate::vault::Vault;
 
-/// The value of every variable of `schema`, indexed like `schema.variables()`.
+/// The resolved values, indexed like `schema.variables()`; only the wanted ones and their
+/// dependencies are present.
+pub struct Resolved {
+    values: Vec<Option<SecretString>>,
+}
+
+impl Resolved {
+    /// The value of variable `index`, which must have been wanted (or be a dependency).
+    pub fn get(&self, index: usize) -> &str {
+        self.values[index]
+            .as_ref()
+            .expect("only wanted variables are read")
+            .expose_secret()
+    }
+}
+
+/// The values of the variables `wanted` (indices into `schema.variables()`) and of
+/// everything they read.
 pub fn resolve(
     schema: &Schema,
     vault: &Vault,
     vault_path: &std::path::Path,
-) -> Result<Vec<SecretString>> {
+    wanted: &[usize],
+) -> Result<Resolved> {
     let variables = schema.variables();
+    let needed = schema.closure(wanted);
     let mut values: Vec<Option<SecretString>> = vec![None; variables.len()];
+    let mut publics: Vec<Option<String>> = vec![None; variables.len()];
     let mut missing = Vec::new();
-    for &i in schema.evaluation_order() {
+    for &i in schema.evaluation_order().iter().filter(|&&i| needed[i]) {
         let var = &variables[i];
         let entry = vault.variables.get(&var.name);
         let value = match &var.kind {
@@ -29,13 +54,33 @@ pub fn resolve(
                     .references()
                     .all(|r| schema.position(r.name).is_some_and(|d| values[d].is_some()));
                 if ready {
+                    for r in template.references().filter(|r| r.public) {
+                        let d = schema.position(r.name).expect("references are validated");
+                        if publics[d].is_none() {
+                            let Kind::Keypair(pair) = &variables[d].kind else {
+                                unreachable!("the schema allows .public on keypairs only");
+                            };
+                            let private = values[d].as_ref().expect("dependencies come first");
+                            let public = pair.public(private.expose_secret()).map_err(|_| {
+                                Error::UnrenderableValue {
+                                    name: variables[d].name.clone(),
+                                    reason: "is not a private key of the schema's algorithm and format",
+                                }
+                            })?;
+                            publics[d] = Some(public);
+                        }
+                    }
                     let rendered = template.render(
-                        |name| {
+                        |name, public| {
                             let d = schema.position(name).expect("references are validated");
-                            values[d]
-                                .as_ref()
-                                .expect("dependencies come first")
-                                .expose_secret()
+                            if public {
+                                publics[d].as_deref().expect("computed above")
+                            } else {
+                                values[d]
+                                    .as_ref()
+                                    .expect("dependencies come first")
+                                    .expose_secret()
+                            }
                         },
                         MAX_VALUE,
                     );
@@ -50,16 +95,34 @@ pub fn resolve(
                 }
             }
             Kind::Hashed { .. } => entry.and_then(|e| e.hash.clone()),
-            Kind::Fixed(_) | Kind::Secret(_) => entry.map(|e| e.value.clone()),
+            Kind::Jwt(jwt) => {
+                let signer = schema.position(&jwt.secret).expect("validated");
+                match (entry, &values[signer]) {
+                    (Some(e), Some(key)) => {
+                        if !jwt.verifies(e.value.expose_secret(), key.expose_secret()) {
+                            return Err(Error::StaleToken {
+                                name: var.name.clone(),
+                                secret: jwt.secret.clone(),
+                            });
+                        }
+                        Some(e.value.clone())
+                    }
+                    (Some(e), None) => Some(e.value.clone()),
+                    (None, _) => None,
+                }
+            }
+            Kind::Fixed(_) | Kind::Secret(_) | Kind::Input(_) | Kind::Keypair(_) => {
+                entry.map(|e| e.value.clone())
+            }
         };
         match &value {
             None if var.kind.is_stored() => missing.push(i),
-            Some(v) => {
-                check_value(v.expose_secret()).map_err(|reason| Error::UnrenderableValue {
+            Some(v) => check_value(v.expose_secret(), var.multiline).map_err(|reason| {
+                Error::UnrenderableValue {
                     name: var.name.clone(),
                     reason,
-                })?
-            }
+                }
+            })?,
             None => {}
         }
         values[i] = value;
@@ -74,8 +137,5 @@ pub fn resolve(
             vault: vault_path.to_path_buf(),
         });
     }
-    Ok(values
-        .into_iter()
-        .map(|v| v.expect("every value resolved"))
-        .collect())
+    Ok(Resolved { values })
 }

@@ -63,9 +63,13 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
     let mut missing = Vec::new();
     let mut overdue = Vec::new();
     let mut nonconforming = Vec::new();
+    let mut inputs = Vec::new();
     for var in ctx.schema.variables().iter().filter(|v| v.kind.is_stored()) {
         let Some(entry) = vault.variables.get(&var.name) else {
             missing.push(var.name.as_str());
+            if matches!(var.kind, crate::schema::Kind::Input(_)) {
+                inputs.push(var.name.as_str());
+            }
             continue;
         };
         if entry.nonconforming {
@@ -86,13 +90,22 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
                 json!({"name": name, "rotated": rotated, "max_age_seconds": max_age.as_secs(), "overdue_seconds": over.as_secs()})
             })
             .collect();
-        json_line(
-            &json!({"ok": ok, "missing": missing, "overdue": overdue, "nonconforming": nonconforming}),
-        )
+        let mut result = json!({"ok": ok, "missing": missing, "overdue": overdue, "nonconforming": nonconforming});
+        if let Some(profile) = &ctx.schema.profile {
+            result["profile"] = json!(profile);
+        }
+        json_line(&result)
     } else {
         let mut report = String::new();
+        let flag = ctx.profile_flag();
         for name in &missing {
-            report.push_str(&format!("missing {name}: run `envgen init`\n"));
+            if inputs.contains(name) {
+                report.push_str(&format!(
+                    "missing {name}: an input; `envgen set {name}{flag}` (it reads stdin or asks on the terminal)\n"
+                ));
+            } else {
+                report.push_str(&format!("missing {name}: run `envgen init{flag}`\n"));
+            }
         }
         for (name, rotated, max_age, over) in &overdue {
             report.push_str(&format!(
@@ -108,9 +121,10 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
         }
         if ok {
             report.push_str(&format!(
-                "ok: {} holds every variable of {}, none overdue\n",
+                "ok: {} holds every variable of {}{}, none overdue\n",
                 ctx.files.vault.display(),
-                ctx.schema.path.display()
+                ctx.schema.path.display(),
+                ctx.profile_phrase()
             ));
         }
         report

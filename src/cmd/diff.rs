@@ -94,13 +94,15 @@ fn env_file(ctx: &Context, bytes: &[u8], path: &Path) -> Result<Vec<Difference>>
     let assignments = parse_env_bytes(bytes, path)?;
     let latest: HashMap<&str, _> = assignments.iter().map(|a| (a.name.as_str(), a)).collect();
     let vault = ctx.open()?.vault;
-    let values = resolve(&ctx.schema, &vault, &ctx.files.vault)?;
+    let all: Vec<usize> = (0..ctx.schema.variables().len()).collect();
+    let values = resolve(&ctx.schema, &vault, &ctx.files.vault, &all)?;
     let mut differences = Vec::new();
-    for (var, value) in ctx.schema.variables().iter().zip(&values) {
+    for (i, var) in ctx.schema.variables().iter().enumerate() {
+        let value = values.get(i);
         let kind = match latest.get(var.name.as_str()).map(|a| (a.line, &a.value)) {
             None | Some((_, Value::Inherited)) => Some(("missing", None)),
             Some((line, Value::Reference)) => Some(("unverifiable", Some(line))),
-            Some((line, Value::Literal(v))) if v.expose_secret() != value.expose_secret() => {
+            Some((line, Value::Literal(v))) if v.expose_secret() != value => {
                 Some(("different", Some(line)))
             }
             Some(_) => None,

@@ -11,6 +11,8 @@ use crate::files::home_dir;
 pub(crate) struct ProcessEnv {
     /// `$ENVGEN_IDENTITY`.
     pub identity: Option<PathBuf>,
+    /// `$ENVGEN_PROFILE`: the profile when `--profile` is not given.
+    pub profile: Option<String>,
     /// `$ENVGEN_PASSPHRASE_FILE`.
     pub passphrase_file: Option<PathBuf>,
     /// `$XDG_CONFIG_HOME/envgen`, else `~/.config/envgen`.
@@ -48,6 +50,7 @@ impl ProcessEnv {
         ProcessEnv {
             identity: non_empty("ENVGEN_IDENTITY").map(PathBuf::from),
             passphrase_file: non_empty("ENVGEN_PASSPHRASE_FILE").map(PathBuf::from),
+            profile: non_empty("ENVGEN_PROFILE").map(|p| p.to_string_lossy().into_owned()),
             config_dir: xdg("XDG_CONFIG_HOME", ".config"),
             state_dir: xdg("XDG_STATE_HOME", ".local/state"),
             syslog,

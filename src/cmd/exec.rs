@@ -14,8 +14,6 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use secrecy::ExposeSecret;
-
 use super::Context;
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
@@ -33,14 +31,14 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs, err: &mut dyn Write) -> Result
     let resolved = find_program(program, ctx.env.path.as_deref()).map_err(failed)?;
     let selected = ctx.select(&args.selection)?;
     let opened = ctx.open()?;
-    let values = resolve(&ctx.schema, &opened.vault, &ctx.files.vault)?;
+    let values = resolve(&ctx.schema, &opened.vault, &ctx.files.vault, &selected)?;
     let mut command = Command::new(&resolved);
     command.arg0(program).args(rest);
     let mut names = Vec::with_capacity(selected.len());
     for &i in &selected {
         let name = ctx.schema.variables()[i].name.as_str();
         // The vault wins over a stale value of the same name in the caller's environment.
-        command.env(name, values[i].expose_secret());
+        command.env(name, values.get(i));
         names.push(name);
     }
     ctx.journal(err, "exec", &names, &opened.actor);

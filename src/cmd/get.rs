@@ -39,8 +39,8 @@ pub(super) fn run(
             .ok_or_else(|| ctx.missing(vec![args.name.clone()]))?;
         line.push_str(entry.value.expose_secret());
     } else {
-        let values = resolve(&ctx.schema, vault, &ctx.files.vault)?;
-        let value = values[index].expose_secret();
+        let values = resolve(&ctx.schema, vault, &ctx.files.vault, &[index])?;
+        let value = values.get(index);
         if args.scram_sha_256 {
             let verifier = crate::scram::verifier(value).map_err(|_| Error::ScramNonAscii {
                 name: args.name.clone(),

@@ -1,9 +1,12 @@
 //! `envgen import FILE`: adopt the values of a running stack's `.env` into a new vault.
 //!
 //! Values are read as docker compose reads them (`crate::dotenv`) and stored unchanged, so the
-//! stack keeps its secrets. A value that refers to other variables, or holds a control
-//! character, cannot be adopted exactly: the import is refused, naming them, and nothing is
-//! written. Values that break the schema's format are imported unchanged with a warning
+//! stack keeps its secrets; multi-line values (a PEM key in double quotes, over several lines
+//! or with `\n` escapes) are adopted exactly where the schema allows them. A value that refers
+//! to other variables, or holds a control character its variable cannot, cannot be adopted
+//! exactly: the import is refused, naming them, and nothing is written. A token (`jwt`) is
+//! kept if the imported secret verifies it, else signed again; inputs the file lacks are
+//! named, to be given with `envgen set`. Values that break the schema's format are imported unchanged with a warning
 //! (rotate them when the service allows). Variables the file lacks, or holds empty, are
 //! generated. Lines the schema does not know are left out and named: the vault holds only
 //! what the schema manages.
@@ -51,8 +54,12 @@ pub(super) fn run(
                 line,
                 "its value refers to other variables, which compose substitutes at deploy time from an environment envgen cannot see",
             )),
-            Some((line, Value::Literal(v))) if !v.expose_secret().is_empty() && check_value(v.expose_secret()).is_err() => {
-                refused.push((var.name.clone(), line, "its value holds a newline or another control character"))
+            Some((line, Value::Literal(v))) if !v.expose_secret().is_empty() && check_value(v.expose_secret(), var.multiline).is_err() => {
+                refused.push((var.name.clone(), line, if var.multiline {
+                    "its value holds a control character other than a newline"
+                } else {
+                    "its value holds a newline or another control character, and the schema does not make it multi-line"
+                }))
             }
             _ => {}
         }
@@ -95,7 +102,13 @@ pub(super) fn run(
     let actor = ctx.identities().map(actor).unwrap_or_else(|_| "-".into());
     let mut vault = Vault::new(&schema.name, recipients);
     let mut report = String::new();
-    for var in schema.variables().iter().filter(|v| v.kind.is_stored()) {
+    let mut inputs_missing = Vec::new();
+    // In evaluation order: a token is checked against the secret imported before it.
+    for &i in schema.evaluation_order() {
+        let var = &schema.variables()[i];
+        if !var.kind.is_stored() {
+            continue;
+        }
         let name = var.name.as_str();
         let found = latest.get(name).map(|a| (a.line, &a.value));
         let literal = match found {
@@ -118,6 +131,35 @@ pub(super) fn run(
                 report.push_str(&format!("stored {name} (its default; not in {shown})\n"));
                 Entry::new(SecretString::from(fixed.default.as_str()), None, how)
             }
+            (Kind::Input(_), None) => {
+                inputs_missing.push(name);
+                continue;
+            }
+            (Kind::Jwt(jwt), literal) => {
+                let key = vault.variables.get(&jwt.secret).map(|e| e.value.clone());
+                let Some(key) = key else {
+                    inputs_missing.push(name);
+                    continue;
+                };
+                match literal {
+                    Some((line, v)) if jwt.verifies(v.expose_secret(), key.expose_secret()) => {
+                        report.push_str(&format!("imported {name} (line {line})\n"));
+                        Entry::new(v.clone(), None, how)
+                    }
+                    found => {
+                        if let Some((line, _)) = found {
+                            warnings.push(format!(
+                                "{name} (line {line}) is not signed with the imported {}: a new token was signed; give it to the clients that use it",
+                                jwt.secret
+                            ));
+                        } else {
+                            report.push_str(&format!("signed {name} (not in {shown})\n"));
+                        }
+                        let token = super::sign_token(var, &vault).expect("its secret is stored");
+                        Entry::new(token, None, how)
+                    }
+                }
+            }
             (Kind::Hashed { .. }, Some((line, v))) if v.expose_secret().starts_with("$argon2") => {
                 warnings.push(format!(
                     "{name} (line {line}) holds only a hash, whose plaintext nobody can recover: a new token was generated; \
@@ -134,6 +176,8 @@ pub(super) fn run(
             (kind, Some((line, v))) => {
                 let conforms = match kind {
                     Kind::Fixed(fixed) => fixed.check(v.expose_secret()),
+                    Kind::Input(input) => input.rules.check(v.expose_secret()),
+                    Kind::Keypair(pair) => pair.check(v.expose_secret()),
                     _ => kind
                         .generator()
                         .expect("generated kind")
@@ -171,7 +215,6 @@ pub(super) fn run(
         vault.variables.insert(var.name.clone(), entry);
     }
 
-    let values = resolve(schema, &vault, &ctx.files.vault)?;
     for (i, var) in schema
         .variables()
         .iter()
@@ -179,8 +222,18 @@ pub(super) fn run(
         .filter(|(_, v)| !v.kind.is_stored())
     {
         let name = var.name.as_str();
+        let values = match resolve(schema, &vault, &ctx.files.vault, &[i]) {
+            Ok(values) => values,
+            Err(Error::MissingValues { .. }) => {
+                report.push_str(&format!(
+                    "derived {name} (once the inputs it is built from are set)\n"
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match latest.get(name).map(|a| (a.line, &a.value)) {
-            Some((line, Value::Literal(v))) if v.expose_secret() != values[i].expose_secret() => warnings.push(format!(
+            Some((line, Value::Literal(v))) if v.expose_secret() != values.get(i) => warnings.push(format!(
                 "derived {name} (line {line}) differs from what the schema derives from the imported values; the schema's template wins"
             )),
             Some((_, Value::Literal(_))) => report.push_str(&format!("derived {name} (same as in {shown})\n")),
@@ -210,6 +263,7 @@ pub(super) fn run(
     for warning in &warnings {
         note(err, &format!("warning: {warning}"));
     }
+    super::note_missing_inputs(ctx, err, &inputs_missing);
     note(
         err,
         &format!(

@@ -1,4 +1,7 @@
 //! `envgen init`: generate every variable the vault lacks; never change an existing one.
+//!
+//! Inputs (values a provider issues) cannot be generated: init names those still missing on
+//! stderr and succeeds, and `render`/`exec` refuse until `envgen set NAME` provides them.
 
 use std::io::Write;
 
@@ -53,9 +56,23 @@ pub(super) fn run(
 
     let mut added = Vec::new();
     let mut hashed = Vec::new();
-    for var in ctx.schema.variables() {
+    let mut waiting = Vec::new();
+    // In evaluation order, so a token's secret is made before the token.
+    for &i in ctx.schema.evaluation_order() {
+        let var = &ctx.schema.variables()[i];
         match (&var.kind, vault.variables.get_mut(&var.name)) {
             (Kind::Derived(_), _) => {}
+            (Kind::Input(_), None) if !sets.contains_key(&var.name) => {
+                waiting.push(var.name.as_str());
+            }
+            (Kind::Jwt(_), None) => match super::sign_token(var, &vault) {
+                Some(token) => {
+                    let entry = Entry::new(token, None, provenance("init", &actor));
+                    vault.variables.insert(var.name.clone(), entry);
+                    added.push(("signed", var.name.as_str()));
+                }
+                None => waiting.push(var.name.as_str()),
+            },
             (Kind::Hashed { argon2, .. }, Some(entry)) if entry.hash.is_none() => {
                 let hash = argon2
                     .hash(&entry.value, &mut rand::rngs::OsRng)
@@ -67,11 +84,17 @@ pub(super) fn run(
                 hashed.push(var.name.as_str());
             }
             (_, Some(_)) => {}
+            (Kind::Input(_), None) => {
+                let value = sets.remove(&var.name).expect("checked above");
+                let entry = Entry::new(value, None, provenance("init", &actor));
+                vault.variables.insert(var.name.clone(), entry);
+                added.push(("stored", var.name.as_str()));
+            }
             (Kind::Fixed(fixed), None) => {
                 let value = sets
                     .remove(&var.name)
-                    .unwrap_or_else(|| fixed.default.clone());
-                let entry = Entry::new(SecretString::from(value), None, provenance("init", &actor));
+                    .unwrap_or_else(|| SecretString::from(fixed.default.as_str()));
+                let entry = Entry::new(value, None, provenance("init", &actor));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("stored", var.name.as_str()));
             }
@@ -84,15 +107,22 @@ pub(super) fn run(
         }
     }
 
+    waiting.sort_by_key(|n| ctx.schema.position(n));
     let path = ctx.files.vault.display();
     if existed && added.is_empty() && hashed.is_empty() && !recipients_changed {
-        note(
-            err,
-            &format!(
-                "{path} already holds every variable of {}; nothing changed",
-                ctx.schema.path.display()
-            ),
-        );
+        if waiting.is_empty() {
+            note(
+                err,
+                &format!(
+                    "{path} already holds every variable of {}{}; nothing changed",
+                    ctx.schema.path.display(),
+                    ctx.profile_phrase()
+                ),
+            );
+        } else {
+            note(err, &format!("{path}: nothing to generate"));
+            super::note_missing_inputs(ctx, err, &waiting);
+        }
         return Ok(());
     }
     if !existed && !vault.is_passphrase() {
@@ -143,5 +173,6 @@ pub(super) fn run(
     if recipients_changed {
         report.push_str("re-encrypted to the recipients file\n");
     }
+    super::note_missing_inputs(ctx, err, &waiting);
     emit(out, report.as_bytes())
 }

@@ -43,7 +43,7 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
             var.name.clone(),
             var.kind.label().into(),
             describe(var),
-            if var.kind.generator().is_some() {
+            if var.kind.is_generated() {
                 var.rotation.impact.name().into()
             } else {
                 "-".into()
@@ -70,7 +70,12 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
                 serde_json::Value::Object(object)
             })
             .collect();
-        return emit(out, json_line(&serde_json::json!(objects)).as_bytes());
+        // With a profile: {"profile": ..., "variables": [...]}; without, the list as before.
+        let listing = match &schema.profile {
+            Some(profile) => serde_json::json!({"profile": profile, "variables": objects}),
+            None => serde_json::json!(objects),
+        };
+        return emit(out, json_line(&listing).as_bytes());
     }
     let mut text = format!(
         "# {} ({}): {}\n",
@@ -78,6 +83,12 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
         schema.path.display(),
         schema.description
     );
+    if let Some(profile) = &schema.profile {
+        text.push_str(&format!(
+            "# profile {profile}: vault {}\n",
+            ctx.files.vault.display()
+        ));
+    }
     if vault.is_none() {
         text.push_str(&format!(
             "# no vault at {} yet: run `envgen init`\n",
@@ -117,7 +128,23 @@ fn describe(var: &Variable) -> String {
             argon2.p_cost,
             plaintext.describe()
         ),
-        Kind::Fixed(_) => "fixed value".into(),
+        Kind::Fixed(fixed) => match fixed.rules.describe() {
+            rules if rules.is_empty() => "fixed value".into(),
+            rules => format!("fixed value: {rules}"),
+        },
+        Kind::Input(input) => {
+            let what = if input.secret {
+                "secret input"
+            } else {
+                "input"
+            };
+            match input.rules.describe() {
+                rules if rules.is_empty() => what.into(),
+                rules => format!("{what}: {rules}"),
+            }
+        }
+        Kind::Jwt(jwt) => jwt.describe(),
+        Kind::Keypair(pair) => pair.describe(),
         Kind::Derived(template) => {
             let mut refs: Vec<&str> = template.references().map(|r| r.name).collect();
             refs.dedup();

@@ -39,7 +39,7 @@ use crate::vault::keys::{
 use crate::vault::passphrase;
 use crate::vault::pin::{Pins, Seen};
 use crate::vault::store::VaultFiles;
-use crate::vault::{Provenance, Vault};
+use crate::vault::{Entry, Provenance, Vault};
 
 /// The schema used when neither `--schema` nor `ENVGEN_SCHEMA` is given.
 pub const DEFAULT_SCHEMA: &str = "schema/alecia.toml";
@@ -145,11 +145,17 @@ impl Context {
             .schema
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SCHEMA));
-        let schema = Schema::load(&schema_path)?;
-        let vault = cli
-            .vault
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("vault").join(format!("{}.age", schema.name)));
+        let mut schema = Schema::load(&schema_path)?;
+        if let Some(profile) = cli.profile.as_ref().or(env.profile.as_ref()) {
+            schema.select_profile(profile)?;
+        }
+        let vault = cli.vault.clone().unwrap_or_else(|| {
+            let file = match &schema.profile {
+                Some(profile) => format!("{}.{profile}.age", schema.name),
+                None => format!("{}.age", schema.name),
+            };
+            PathBuf::from("vault").join(file)
+        });
         Ok(Context {
             schema,
             files: VaultFiles::new(vault),
@@ -280,7 +286,8 @@ impl Context {
         }
     }
 
-    /// The variable `name`, which must be generated (secret or hashed) to be rotated.
+    /// The variable `name`, which must be made by envgen (secret, hashed, keypair, jwt) to be
+    /// rotated.
     fn rotatable(&self, name: &str) -> Result<usize> {
         let index = self.stored(name, "rotate")?;
         match &self.schema.variables()[index].kind {
@@ -290,8 +297,34 @@ impl Context {
                 consequence: "it cannot be rotated",
                 hint: format!("change it with `envgen set {name}=VALUE`"),
             }),
+            Kind::Input(_) => Err(Error::NotRotatable {
+                name: name.into(),
+                kind: "an input, which its provider issues".into(),
+                consequence: "envgen cannot make a new one",
+                hint: format!(
+                    "get a new value from the provider, then `envgen set {name}` (it reads stdin or asks on the terminal)"
+                ),
+            }),
             _ => Ok(index),
         }
+    }
+
+    /// The profile flag to repeat in a suggested command: ` --profile staging`, or nothing.
+    fn profile_flag(&self) -> String {
+        self.schema
+            .profile
+            .as_ref()
+            .map(|p| format!(" --profile {p}"))
+            .unwrap_or_default()
+    }
+
+    /// The profile in use, as a phrase for reports: ` (profile staging)`, or nothing.
+    fn profile_phrase(&self) -> String {
+        self.schema
+            .profile
+            .as_ref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default()
     }
 
     /// The variable `name`, which must be stored (not derived) for `command` to apply.
@@ -484,7 +517,8 @@ fn provenance(how: &str, actor: &str) -> Provenance {
     }
 }
 
-/// A new value for a generated variable, and for a hashed one its PHC string.
+/// A new value for a generated variable (secret, hashed, keypair), and for a hashed one its
+/// PHC string.
 fn generate_value(var: &Variable) -> Result<(SecretString, Option<SecretString>)> {
     let failed = |detail: String| Error::Generate {
         name: var.name.clone(),
@@ -497,8 +531,48 @@ fn generate_value(var: &Variable) -> Result<(SecretString, Option<SecretString>)
             let hash = argon2.hash(&value, &mut OsRng).map_err(failed)?;
             Ok((value, Some(hash)))
         }
-        Kind::Fixed(_) | Kind::Derived(_) => unreachable!("only generated variables are generated"),
+        Kind::Keypair(pair) => Ok((pair.generate().map_err(failed)?, None)),
+        _ => unreachable!("only generated variables are generated"),
     }
+}
+
+/// A new token for jwt variable `var`, signed with its secret's value in `vault`; `None`
+/// while that value is missing (an input not provided yet).
+fn sign_token(var: &Variable, vault: &Vault) -> Option<SecretString> {
+    let Kind::Jwt(jwt) = &var.kind else {
+        unreachable!("only jwt variables are signed");
+    };
+    let key = vault.variables.get(&jwt.secret)?;
+    Some(jwt.sign(
+        secrecy::ExposeSecret::expose_secret(&key.value),
+        std::time::SystemTime::now(),
+    ))
+}
+
+/// Signs again every token that depends on the `changed` variables (their secret changed),
+/// recording the new token in its history; returns the tokens re-signed.
+fn resign_tokens(schema: &Schema, vault: &mut Vault, changed: &[usize], actor: &str) -> Vec<usize> {
+    let mut resigned = Vec::new();
+    for i in schema.dependents(changed) {
+        let var = &schema.variables()[i];
+        if !matches!(var.kind, Kind::Jwt(_)) {
+            continue;
+        }
+        let Some(token) = sign_token(var, vault) else {
+            continue;
+        };
+        let by = provenance("re-sign", actor);
+        match vault.variables.get_mut(&var.name) {
+            Some(entry) => entry.replace(token, None, by, var.rotation.history),
+            None => {
+                vault
+                    .variables
+                    .insert(var.name.clone(), Entry::new(token, None, by));
+            }
+        }
+        resigned.push(i);
+    }
+    resigned
 }
 
 /// Prints each variable's follow-up steps from the schema, numbered.
@@ -557,6 +631,23 @@ fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(|source| Error::Output { source })
+}
+
+/// Names, on stderr, the inputs the vault still lacks (and the tokens waiting for them).
+fn note_missing_inputs(ctx: &Context, err: &mut dyn Write, names: &[&str]) {
+    for name in names {
+        let Some(index) = ctx.schema.position(name) else {
+            continue;
+        };
+        let text = match &ctx.schema.variables()[index].kind {
+            Kind::Jwt(jwt) => format!("waiting: {name} is signed once {} is set", jwt.secret),
+            _ => format!(
+                "missing input {name}: provide it with `envgen set {name}`{} (it reads stdin, or asks on the terminal); render and exec refuse until then",
+                ctx.profile_flag()
+            ),
+        };
+        note(err, &text);
+    }
 }
 
 /// Writes a note for the person at the terminal; a failure to do so is not an error.

@@ -4,8 +4,6 @@ use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use secrecy::ExposeSecret;
-
 use super::{Context, emit, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
@@ -33,14 +31,11 @@ pub(super) fn run(
     }
     let opened = ctx.open()?;
     let vault = &opened.vault;
-    let values = resolve(&ctx.schema, vault, &ctx.files.vault)?;
+    let values = resolve(&ctx.schema, vault, &ctx.files.vault, &selected)?;
     let pairs = || {
-        selected.iter().map(|&i| {
-            (
-                ctx.schema.variables()[i].name.as_str(),
-                values[i].expose_secret(),
-            )
-        })
+        selected
+            .iter()
+            .map(|&i| (ctx.schema.variables()[i].name.as_str(), values.get(i)))
     };
     let text = match args.format {
         Format::Dotenv => {

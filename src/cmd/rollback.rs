@@ -1,8 +1,9 @@
-//! `envgen rollback NAME [--to N]`: make a previous value current again.
+//! `envgen rollback NAME [--to N]`: make a previous value current again; tokens signed with
+//! it are signed again.
 
 use std::io::Write;
 
-use super::{Context, emit, print_steps, provenance};
+use super::{Context, emit, print_steps, provenance, resign_tokens};
 use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 
@@ -39,6 +40,7 @@ pub(super) fn run(
         provenance("rollback", &opened.actor),
         var.rotation.history,
     );
+    resign_tokens(schema, &mut opened.vault, &[index], &opened.actor);
     ctx.save(&mut opened.vault)?;
     ctx.journal(err, "rollback", &[var.name.as_str()], &opened.actor);
 

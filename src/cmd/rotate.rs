@@ -1,10 +1,14 @@
-//! `envgen rotate NAME...`: new values for the named secrets; derived values follow.
+//! `envgen rotate NAME...`: new values for the named secrets and key pairs; tokens signed
+//! with them are signed again and derived values follow. Rotating a token (`jwt`) signs a
+//! new one with its secret's current value.
 
 use std::io::Write;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Context, emit, generate_value, note, print_steps, provenance};
+use super::{
+    Context, emit, generate_value, note, print_steps, provenance, resign_tokens, sign_token,
+};
 use crate::cli::RotateArgs;
 use crate::error::{Error, Result};
 use crate::generate::Generator;
@@ -25,7 +29,7 @@ pub(super) fn run(
             .variables()
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.kind.generator().is_some());
+            .filter(|(_, v)| v.kind.is_generated());
         let (guarded, free): (Vec<_>, Vec<_>) =
             generated.partition(|(_, v)| v.rotation.impact.is_guarded());
         targets = free.into_iter().map(|(i, _)| i).collect();
@@ -92,11 +96,15 @@ pub(super) fn run(
 
     for &i in &targets {
         let var = &schema.variables()[i];
-        let entry = vault.variables.get_mut(&var.name).expect("checked above");
-        let (value, hash) = match var.rotation.strategy {
-            Strategy::Replace => generate_value(var)?,
-            Strategy::Prepend => (prepend_item(var, &entry.value)?, None),
+        let (value, hash) = match (&var.kind, var.rotation.strategy) {
+            (Kind::Jwt(jwt), _) => match sign_token(var, vault) {
+                Some(token) => (token, None),
+                None => return Err(ctx.missing(vec![jwt.secret.clone()])),
+            },
+            (_, Strategy::Replace) => generate_value(var)?,
+            (_, Strategy::Prepend) => (prepend_item(var, &vault.variables[&var.name].value)?, None),
         };
+        let entry = vault.variables.get_mut(&var.name).expect("checked above");
         entry.replace(
             value,
             hash,
@@ -104,6 +112,7 @@ pub(super) fn run(
             var.rotation.history,
         );
     }
+    resign_tokens(schema, vault, &targets, &opened.actor);
     if args.all {
         // A rotation of everything is what follows a leak or a departure: what the old
         // lineage secret could do ends here too.

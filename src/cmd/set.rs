@@ -1,18 +1,29 @@
-//! `envgen set NAME=VALUE...`: change fixed (non-secret) values after `init`.
+//! `envgen set NAME=VALUE... | NAME`: change fixed values, provide inputs, after `init`.
+//!
+//! `NAME=VALUE` takes the value from argv, so only for values that are not secret: fixed
+//! values and inputs with `secret = false`. `NAME` alone reads the value from stdin when it
+//! is not a terminal (a pipe from a password manager; one final newline is dropped), else
+//! asks on the terminal without echo: the way to give a secret input (a provider's
+//! credential) or an existing private key of a keypair variable. Every value is checked
+//! against the schema (type, pattern, lengths, key format) before anything is written.
 //!
 //! The change is recorded in the value's history like a rotation (`envgen history`,
-//! `envgen rollback`), and every derived value built from it follows at the next render.
-//! Secrets are refused: their values never pass through argv.
+//! `envgen rollback`), every token signed with it is signed again, and every derived value
+//! built from it follows at the next render. Generated secrets are refused: `rotate` renews
+//! them.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
-use super::{Context, emit, provenance};
+use super::{Context, emit, provenance, resign_tokens};
 use crate::cli::SetArgs;
 use crate::error::{Error, Result};
+use crate::render::MAX_VALUE;
 use crate::schema::Kind;
+use crate::secret::WipingWriter;
 use crate::vault::Entry;
 
 pub(super) fn run(
@@ -39,12 +50,10 @@ pub(super) fn run(
     let mut changed = Vec::new();
     for &i in &targets {
         let var = &schema.variables()[i];
-        let value = SecretString::from(sets[&var.name].as_str());
+        let value = sets[&var.name].clone();
         let set_by = provenance("set", &opened.actor);
         match vault.variables.get_mut(&var.name) {
-            Some(entry)
-                if secrecy::ExposeSecret::expose_secret(&entry.value) == sets[&var.name] =>
-            {
+            Some(entry) if entry.value.expose_secret() == value.expose_secret() => {
                 report.push_str(&format!("unchanged {}\n", var.name));
                 continue;
             }
@@ -59,6 +68,7 @@ pub(super) fn run(
         changed.push(i);
     }
     if !changed.is_empty() {
+        resign_tokens(schema, vault, &changed, &opened.actor);
         ctx.save(vault)?;
         let names: Vec<&str> = changed
             .iter()
@@ -72,43 +82,113 @@ pub(super) fn run(
     emit(out, report.as_bytes())
 }
 
-/// Validates `NAME=VALUE` arguments (`flag` prefixes the name in errors, e.g. `--set `):
-/// fixed variables only, values that pass their rules, each name once.
+/// Validates `NAME=VALUE` arguments, and for `set` a bare `NAME` whose value is read from
+/// stdin or the terminal (`flag` prefixes the name in errors, e.g. `--set `, which takes
+/// `NAME=VALUE` only): values that pass their rules, secrets never from argv, each name once.
 pub(super) fn parse_assignments(
     ctx: &Context,
     assignments: &[String],
     flag: &'static str,
-) -> Result<HashMap<String, String>> {
+) -> Result<HashMap<String, SecretString>> {
     let mut parsed = HashMap::new();
+    let bare: Vec<&String> = assignments.iter().filter(|a| !a.contains('=')).collect();
+    if flag.is_empty() && bare.len() > 1 {
+        return Err(Error::SetInvalid {
+            flag,
+            name: bare[1].clone(),
+            reason: "only one NAME without =VALUE per command: its value comes from stdin".into(),
+        });
+    }
     for (i, arg) in assignments.iter().enumerate() {
-        let Some((name, value)) = arg.split_once('=') else {
-            return Err(Error::SetInvalid {
-                flag,
-                name: format!("argument {}", i + 1),
-                reason: "expected NAME=VALUE".into(),
-            });
+        let (name, from_argv) = match arg.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None if flag.is_empty() => (arg.as_str(), None),
+            None => {
+                return Err(Error::SetInvalid {
+                    flag,
+                    name: format!("argument {}", i + 1),
+                    reason: "expected NAME=VALUE".into(),
+                });
+            }
         };
         let index = ctx.schema.require(name)?;
+        let var = &ctx.schema.variables()[index];
         let invalid = |reason: String| Error::SetInvalid {
             flag,
             name: name.to_string(),
             reason,
         };
-        match &ctx.schema.variables()[index].kind {
-            Kind::Fixed(fixed) => fixed.check(value).map_err(invalid)?,
-            Kind::Secret(_) | Kind::Hashed { .. } => {
+        let secret_input = || Error::SetSecretInput {
+            flag,
+            name: name.to_string(),
+        };
+        match (&var.kind, from_argv) {
+            (Kind::Secret(_) | Kind::Hashed { .. }, _) => {
                 return Err(Error::SetSecret {
                     flag,
                     name: name.to_string(),
                 });
             }
-            Kind::Derived(_) => {
+            (Kind::Input(input), Some(_)) if input.secret => return Err(secret_input()),
+            (Kind::Keypair(_), Some(_)) => return Err(secret_input()),
+            (Kind::Jwt(jwt), _) => {
+                return Err(Error::NotRotatable {
+                    name: name.into(),
+                    kind: format!("a token signed with {}", jwt.secret),
+                    consequence: "envgen makes its value",
+                    hint: format!(
+                        "`envgen rotate {name}` signs a new one; `envgen set {}` or `envgen rotate {}` changes the key and signs it again",
+                        jwt.secret, jwt.secret
+                    ),
+                });
+            }
+            (Kind::Derived(_), _) => {
                 ctx.stored(name, "set")?;
             }
+            _ => {}
         }
-        if parsed.insert(name.to_string(), value.to_string()).is_some() {
+        let value = match from_argv {
+            Some(value) => SecretString::from(value),
+            None => read_value(name)?,
+        };
+        let checked = match &var.kind {
+            Kind::Fixed(fixed) => fixed.check(value.expose_secret()),
+            Kind::Input(input) => input.rules.check(value.expose_secret()),
+            Kind::Keypair(pair) => pair.check(value.expose_secret()),
+            _ => unreachable!("other kinds were refused above"),
+        };
+        checked.map_err(invalid)?;
+        if parsed.insert(name.to_string(), value).is_some() {
             return Err(invalid("given twice".into()));
         }
     }
     Ok(parsed)
+}
+
+/// The value of `name` from stdin when it is not a terminal (one final newline dropped),
+/// else typed on the terminal without echo.
+fn read_value(name: &str) -> Result<SecretString> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let typed = rpassword::prompt_password(format!("Value of {name} (not echoed): "))
+            .map(Zeroizing::new)
+            .map_err(|e| Error::io("read a value from", "the terminal", e))?;
+        return Ok(SecretString::from(typed.as_str()));
+    }
+    let mut sink = WipingWriter::with_capacity(4096);
+    std::io::copy(&mut stdin.lock().take(MAX_VALUE as u64 + 2), &mut sink)
+        .map_err(|e| Error::io("read a value from", "stdin", e))?;
+    let bytes = sink.into_inner();
+    let invalid = |reason: &str| Error::SetInvalid {
+        flag: "",
+        name: name.to_string(),
+        reason: reason.into(),
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| invalid("stdin is not UTF-8 text"))?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.len() > MAX_VALUE {
+        return Err(invalid("the value on stdin is longer than 64 KiB"));
+    }
+    Ok(SecretString::from(text))
 }

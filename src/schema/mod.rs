@@ -5,25 +5,31 @@
 //! everything that can be checked before a value exists (encodings, lengths, alphabets,
 //! patterns, template references, cycles) and reports the first problem with the file, line
 //! and column, the variable, and what to do: a bad schema never reaches the vault.
+//!
+//! `[profile.NAME]` tables give other defaults to fixed variables for one environment
+//! (`staging`, `production`); `--profile NAME` selects one and its own vault
+//! (`vault/<schema>.<profile>.age`).
 
 mod chunks;
 mod graph;
 pub mod names;
 mod raw;
 pub mod rotation;
+pub mod rules;
 pub mod template;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-
-use regex_lite::Regex;
 
 use crate::error::{Error, Result};
 use crate::generate::Generator;
 use crate::hash::Argon2Params;
+use crate::jwt::Jwt;
+use crate::keypair::KeyPair;
 use graph::Graph;
 use rotation::Rotation;
+use rules::Rules;
 use template::Template;
 
 /// Largest `bytes` or `chars` a schema may ask for.
@@ -46,9 +52,13 @@ pub struct Schema {
     pub host_identity: Option<PathBuf>,
     /// The file it was read from.
     pub path: PathBuf,
+    /// The profile in use (`--profile`, `ENVGEN_PROFILE`), once selected.
+    pub profile: Option<String>,
     variables: Vec<Variable>,
     index: HashMap<String, usize>,
     graph: Graph,
+    /// Per profile, the fixed variables it gives another default: (index, default).
+    profiles: BTreeMap<String, Vec<(usize, String)>>,
 }
 
 /// One variable of the schema.
@@ -69,6 +79,9 @@ pub struct Variable {
     /// Its name changes how programs run (see [`names`]) and the schema allowed it
     /// explicitly: every command warns about it.
     pub dangerous: bool,
+    /// Its value may span lines (a PEM key, an input with `multiline = true`, or a template
+    /// that inserts one): only such values may hold a newline.
+    pub multiline: bool,
 }
 
 /// How a variable's value is made.
@@ -87,28 +100,37 @@ pub enum Kind {
     },
     /// A value computed from other variables by a template.
     Derived(Template),
+    /// A value the operator provides (`envgen set NAME`), such as a provider's credential.
+    Input(Input),
+    /// A token signed with another variable, made once and stored.
+    Jwt(Jwt),
+    /// A private key, generated and stored; templates read its public key as `${NAME.public}`.
+    Keypair(KeyPair),
 }
 
 /// The rules of a fixed value.
 #[derive(Debug)]
 pub struct Fixed {
-    /// The value used unless `init --set` gives another.
+    /// The value used unless `init --set` (or the profile) gives another.
     pub default: String,
-    pattern: Option<Regex>,
+    /// What a value must satisfy.
+    pub rules: Rules,
 }
 
 impl Fixed {
     /// Checks a value against the variable's rules, saying why it is refused (without quoting it).
     pub fn check(&self, value: &str) -> Result<(), String> {
-        crate::render::check_value(value).map_err(String::from)?;
-        match &self.pattern {
-            Some(re) if !re.is_match(value) => Err(format!(
-                "the value does not match the pattern {}",
-                re.as_str()
-            )),
-            _ => Ok(()),
-        }
+        self.rules.check(value)
     }
+}
+
+/// An operator-provided value.
+#[derive(Debug)]
+pub struct Input {
+    /// What a value must satisfy.
+    pub rules: Rules,
+    /// A credential (the default): never accepted from argv, only from stdin or a prompt.
+    pub secret: bool,
 }
 
 impl Kind {
@@ -119,12 +141,24 @@ impl Kind {
             Kind::Secret(_) => "secret",
             Kind::Hashed { .. } => "hashed",
             Kind::Derived(_) => "derived",
+            Kind::Input(_) => "input",
+            Kind::Jwt(_) => "jwt",
+            Kind::Keypair(_) => "keypair",
         }
     }
 
     /// Whether the vault stores this variable's value (all but derived ones).
     pub fn is_stored(&self) -> bool {
         !matches!(self, Kind::Derived(_))
+    }
+
+    /// Whether envgen makes the value itself from the CSPRNG (secret, hashed, keypair): what
+    /// `rotate` renews.
+    pub fn is_generated(&self) -> bool {
+        matches!(
+            self,
+            Kind::Secret(_) | Kind::Hashed { .. } | Kind::Keypair(_)
+        )
     }
 
     /// The generator of a secret or of a hashed variable's plaintext.
@@ -135,7 +169,7 @@ impl Kind {
                 plaintext: generator,
                 ..
             } => Some(generator),
-            Kind::Fixed(_) | Kind::Derived(_) => None,
+            _ => None,
         }
     }
 }
@@ -160,6 +194,30 @@ impl Schema {
         &self.variables
     }
 
+    /// The profiles the schema declares (`[profile.NAME]`).
+    pub fn profiles(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    /// Selects `profile`: its defaults replace those of the fixed variables it lists. The
+    /// profile must be declared, so a typo cannot silently start another vault.
+    pub fn select_profile(&mut self, profile: &str) -> Result<()> {
+        let Some(overrides) = self.profiles.get(profile) else {
+            return Err(Error::UnknownProfile {
+                profile: profile.to_string(),
+                schema: self.path.clone(),
+                known: self.profiles.keys().cloned().collect(),
+            });
+        };
+        for (index, default) in overrides {
+            if let Kind::Fixed(fixed) = &mut self.variables[*index].kind {
+                fixed.default = default.clone();
+            }
+        }
+        self.profile = Some(profile.to_string());
+        Ok(())
+    }
+
     /// The index of the variable called `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
@@ -181,6 +239,19 @@ impl Schema {
     /// The derived variables that read, directly or not, one of `roots` (sorted, in schema order).
     pub fn dependents(&self, roots: &[usize]) -> Vec<usize> {
         self.graph.dependents(roots)
+    }
+
+    /// Every variable `wanted` needs to be computed: themselves and what they read, directly
+    /// or not, as a mask over the variables.
+    pub fn closure(&self, wanted: &[usize]) -> Vec<bool> {
+        let mut needed = vec![false; self.variables.len()];
+        for &i in wanted {
+            needed[i] = true;
+            for d in self.graph.dependencies(i) {
+                needed[d] = true;
+            }
+        }
+        needed
     }
 
     /// The stored variables a derived variable is computed from, directly or not.

@@ -1,6 +1,7 @@
 //! The schema file as TOML gives it, before validation: every field optional, with its
 //! span, so that errors can point at the line and column.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -13,6 +14,9 @@ pub(super) struct RawSchema {
     pub(super) schema: Option<RawHeader>,
     #[serde(default)]
     pub(super) variable: Vec<RawVariable>,
+    /// `[profile.NAME]` tables: variable name to that profile's default.
+    #[serde(default)]
+    pub(super) profile: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -57,11 +61,24 @@ pub(super) struct RawVariable {
     pub(super) argon2: Option<Spanned<RawArgon2>>,
     pub(super) rotation: Option<Spanned<RawRotation>>,
     pub(super) allow_dangerous_name: Option<bool>,
+    pub(super) exclude: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub(super) value_type: Option<Spanned<String>>,
+    pub(super) values: Option<Spanned<Vec<String>>>,
+    pub(super) min_chars: Option<Spanned<i64>>,
+    pub(super) max_chars: Option<Spanned<i64>>,
+    pub(super) multiline: Option<Spanned<bool>>,
+    /// A boolean for an input (is it a credential), a variable name for a jwt.
+    pub(super) secret: Option<Spanned<toml::Value>>,
+    pub(super) algorithm: Option<Spanned<String>>,
+    pub(super) claims: Option<Spanned<toml::Table>>,
+    pub(super) expires: Option<Spanned<String>>,
+    pub(super) format: Option<Spanned<String>>,
 }
 
 impl RawVariable {
     /// The kind-specific fields and, when present, their spans.
-    pub(super) fn kind_fields(&self) -> [(&'static str, Option<Range<usize>>); 12] {
+    pub(super) fn kind_fields(&self) -> [(&'static str, Option<Range<usize>>); 23] {
         fn s<T>(f: &Option<Spanned<T>>) -> Option<Range<usize>> {
             f.as_ref().map(Spanned::span)
         }
@@ -78,6 +95,17 @@ impl RawVariable {
             ("template", s(&self.template)),
             ("argon2", s(&self.argon2)),
             ("rotation", s(&self.rotation)),
+            ("exclude", s(&self.exclude)),
+            ("type", s(&self.value_type)),
+            ("values", s(&self.values)),
+            ("min_chars", s(&self.min_chars)),
+            ("max_chars", s(&self.max_chars)),
+            ("multiline", s(&self.multiline)),
+            ("secret", s(&self.secret)),
+            ("algorithm", s(&self.algorithm)),
+            ("claims", s(&self.claims)),
+            ("expires", s(&self.expires)),
+            ("format", s(&self.format)),
         ]
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! `${NAME}` inserts another variable's value, `${NAME|url}` inserts it percent-encoded (every
 //! byte but the RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~`), so it is safe in a URL's userinfo,
-//! path or query. `$$` is a literal `$`; any other `$` is an error, so a typo cannot silently
+//! path or query. `${NAME.public}` inserts the public key of a keypair variable (and takes
+//! `|url` too). `$$` is a literal `$`; any other `$` is an error, so a typo cannot silently
 //! become text.
 
 use crate::secret::SecretBuf;
@@ -30,6 +31,7 @@ enum Part {
     Literal(String),
     Ref {
         name: String,
+        public: bool,
         filter: Filter,
         offset: usize,
     },
@@ -56,6 +58,8 @@ pub struct TemplateError {
 pub struct Reference<'a> {
     /// The referenced variable.
     pub name: &'a str,
+    /// `${NAME.public}`: the public key of a keypair, not its value.
+    pub public: bool,
     /// Byte offset of the `${` in the template text.
     pub offset: usize,
 }
@@ -100,6 +104,18 @@ impl Template {
                     });
                 }
             };
+            let (name, public) = match name.split_once('.') {
+                None => (name, false),
+                Some((name, "public")) => (name, true),
+                Some((_, other)) => {
+                    return Err(TemplateError {
+                        offset: at,
+                        message: format!(
+                            "unknown suffix `.{other}` (the only one is `.public`, a keypair's public key)"
+                        ),
+                    });
+                }
+            };
             if !is_variable_name(name) {
                 return Err(TemplateError {
                     offset: at,
@@ -111,6 +127,7 @@ impl Template {
             }
             parts.push(Part::Ref {
                 name: name.to_string(),
+                public,
                 filter,
                 offset: at,
             });
@@ -135,20 +152,26 @@ impl Template {
     /// The variables the template refers to, in order of appearance.
     pub fn references(&self) -> impl Iterator<Item = Reference<'_>> {
         self.parts.iter().filter_map(|part| match part {
-            Part::Ref { name, offset, .. } => Some(Reference {
+            Part::Ref {
                 name,
+                public,
+                offset,
+                ..
+            } => Some(Reference {
+                name,
+                public: *public,
                 offset: *offset,
             }),
             Part::Literal(_) => None,
         })
     }
 
-    /// Fills the template, taking each referenced value from `lookup`; `None` when the
+    /// Fills the template, taking each referenced value from `lookup(name, public)`; `None` when the
     /// result would exceed `limit` bytes (templates that repeat one another grow
     /// exponentially: 40 doublings of one byte is a terabyte).
     pub fn render<'v>(
         &self,
-        mut lookup: impl FnMut(&str) -> &'v str,
+        mut lookup: impl FnMut(&str, bool) -> &'v str,
         limit: usize,
     ) -> Option<SecretBuf> {
         let mut out = SecretBuf::default();
@@ -158,8 +181,13 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => push(&mut out, text)?,
-                Part::Ref { name, filter, .. } => {
-                    let value = lookup(name);
+                Part::Ref {
+                    name,
+                    public,
+                    filter,
+                    ..
+                } => {
+                    let value = lookup(name, *public);
                     match filter {
                         Filter::Raw => push(&mut out, value)?,
                         Filter::Url => {
@@ -190,7 +218,10 @@ mod tests {
     fn fill(text: &str, values: &[(&str, &'static str)]) -> String {
         let t = Template::parse(text).unwrap();
         t.render(
-            |n| values.iter().find(|(k, _)| *k == n).unwrap().1,
+            |n, public| {
+                let v = values.iter().find(|(k, _)| *k == n).unwrap().1;
+                if public { "PUBLIC" } else { v }
+            },
             usize::MAX,
         )
         .unwrap()
@@ -207,21 +238,27 @@ mod tests {
         );
         assert_eq!(fill("${U}${U}", &values), "aleciaalecia");
         assert_eq!(fill("cost $$5 ${ U | url }", &values), "cost $5 alecia");
+        assert_eq!(
+            fill("${U.public}/${U.public|url}", &values),
+            "PUBLIC/PUBLIC"
+        );
     }
 
     #[test]
     fn references_are_listed_with_offsets() {
-        let t = Template::parse("a${X}b${Y|url}").unwrap();
+        let t = Template::parse("a${X}b${Y.public|url}").unwrap();
         let refs: Vec<_> = t.references().collect();
         assert_eq!(
             refs,
             vec![
                 Reference {
                     name: "X",
+                    public: false,
                     offset: 1
                 },
                 Reference {
                     name: "Y",
+                    public: true,
                     offset: 6
                 }
             ]
@@ -237,13 +274,19 @@ mod tests {
         assert!(err("${A|b64}").message.contains("unknown filter"));
         assert!(err("${1A}").message.contains("does not name"));
         assert!(err("${}").message.contains("does not name"));
+        assert!(
+            err("${A.private}")
+                .message
+                .contains("unknown suffix `.private`")
+        );
+        assert!(err("${.public}").message.contains("does not name"));
     }
 
     proptest! {
         #[test]
         fn url_filter_output_is_unreserved_and_decodes_back(value in "\\PC{0,40}") {
             let t = Template::parse("${V|url}").unwrap();
-            let out = t.render(|_| value.as_str(), usize::MAX).unwrap().as_str().to_string();
+            let out = t.render(|_, _| value.as_str(), usize::MAX).unwrap().as_str().to_string();
             prop_assert!(out.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
             let decoded = percent_encoding::percent_decode_str(&out).decode_utf8().unwrap();
             prop_assert_eq!(decoded, value.as_str());
@@ -252,7 +295,7 @@ mod tests {
         #[test]
         fn literal_text_without_dollar_passes_through(text in "[^$]{0,40}") {
             let t = Template::parse(&text).unwrap();
-            let out = t.render(|_| unreachable!(), usize::MAX).unwrap();
+            let out = t.render(|_, _| unreachable!(), usize::MAX).unwrap();
             prop_assert_eq!(out.as_str(), text.as_str());
         }
     }

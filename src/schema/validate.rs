@@ -1,7 +1,7 @@
 //! Validation of schema text into the model: every check that can be made before a value
 //! exists, each error with the file, line and column, the variable, and what to do.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
 
@@ -12,11 +12,69 @@ use super::chunks::{self, Part};
 use super::graph::Graph;
 use super::raw::{RawHeader, RawSchema, RawVariable};
 use super::rotation::{Impact, Rotation, Strategy};
+use super::rules::{Rules, ValueType};
 use super::template::{Template, is_variable_name};
-use super::{DEFAULT_HISTORY, Fixed, Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Schema, Variable};
+use super::{
+    DEFAULT_HISTORY, Fixed, Input, Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Schema, Variable,
+};
 use crate::error::{Error, Result};
 use crate::generate::{Alphabet, CharClass, Encoding, Generator};
 use crate::hash::Argon2Params;
+use crate::jwt::{self, Jwt};
+use crate::keypair::{self, KeyPair};
+
+/// The fields each kind takes (besides `name`, `kind`, `description`, `services` and
+/// `allow_dangerous_name`, which every variable takes): the one table of the schema language.
+const KINDS: [(&str, &[&str]); 7] = [
+    (
+        "secret",
+        &[
+            "encoding",
+            "bytes",
+            "chars",
+            "alphabet",
+            "exclude",
+            "require",
+            "count",
+            "separator",
+            "rotation",
+        ],
+    ),
+    (
+        "hashed",
+        &[
+            "encoding", "bytes", "chars", "alphabet", "exclude", "require", "argon2", "rotation",
+        ],
+    ),
+    (
+        "fixed",
+        &[
+            "default",
+            "type",
+            "values",
+            "pattern",
+            "min_chars",
+            "max_chars",
+            "multiline",
+        ],
+    ),
+    (
+        "input",
+        &[
+            "type",
+            "values",
+            "pattern",
+            "min_chars",
+            "max_chars",
+            "multiline",
+            "secret",
+            "rotation",
+        ],
+    ),
+    ("derived", &["template"]),
+    ("jwt", &["secret", "algorithm", "claims", "expires"]),
+    ("keypair", &["algorithm", "format", "rotation"]),
+];
 
 /// Parses and validates schema text; `path` names the file in errors.
 ///
@@ -37,6 +95,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     // The tables other than variables first: `[schema]` sets what variables need (history).
     let mut header: Option<(Ctx, RawHeader)> = None;
     let mut inline = Vec::new();
+    let mut profile_tables = Vec::new();
     for chunk in chunks.iter().filter(|c| c.part == Part::Other) {
         let at = ctx.at(chunk.range.start);
         let raw = at.toml(&text[chunk.range.clone()])?;
@@ -52,6 +111,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
             header = Some((at, h));
         }
         inline.extend(raw.variable.into_iter().map(|v| (at, v)));
+        if !raw.profile.is_empty() {
+            profile_tables.push((at, raw.profile));
+        }
     }
     let Some((header_ctx, header)) = header else {
         return Err(ctx.error(0..0, None, "missing field `schema`".into(), TOML_HINT));
@@ -108,22 +170,67 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     let mut deps = Vec::with_capacity(variables.len());
     for (variable, span) in variables.iter().zip(&templates) {
         let mut ds = Vec::new();
-        if let Kind::Derived(template) = &variable.kind {
-            for reference in template.references() {
-                let Some(&d) = index.get(reference.name) else {
+        match &variable.kind {
+            Kind::Derived(template) => {
+                for reference in template.references() {
                     let at = ctx.in_string(span, template.source(), reference.offset);
-                    return Err(ctx.error(
-                        at..at,
-                        Some(&variable.name),
-                        format!(
-                            "the template refers to {}, which the schema does not define",
-                            reference.name
-                        ),
-                        "define that variable, or correct the name in the template",
-                    ));
-                };
-                ds.push(d);
+                    let Some(&d) = index.get(reference.name) else {
+                        return Err(ctx.error(
+                            at..at,
+                            Some(&variable.name),
+                            format!(
+                                "the template refers to {}, which the schema does not define",
+                                reference.name
+                            ),
+                            "define that variable, or correct the name in the template",
+                        ));
+                    };
+                    if reference.public && !matches!(variables[d].kind, Kind::Keypair(_)) {
+                        return Err(ctx.error(
+                            at..at,
+                            Some(&variable.name),
+                            format!(
+                                "the template asks for {}.public, but {} is a {} variable, not a keypair",
+                                reference.name,
+                                reference.name,
+                                variables[d].kind.label()
+                            ),
+                            "only keypair variables have a public part; write ${NAME} for the value itself",
+                        ));
+                    }
+                    ds.push(d);
+                }
             }
+            Kind::Jwt(token) => {
+                let signer = index.get(&token.secret).map(|&d| (d, &variables[d].kind));
+                match signer {
+                    Some((d, Kind::Secret(_) | Kind::Input(_))) => ds.push(d),
+                    Some((_, other)) => {
+                        return Err(ctx.error(
+                            span.clone(),
+                            Some(&variable.name),
+                            format!(
+                                "the token is signed with {}, a {} variable",
+                                token.secret,
+                                other.label()
+                            ),
+                            "sign it with a secret (e.g. JWT_SECRET, kind = \"secret\") or an input",
+                        ));
+                    }
+                    None => {
+                        return Err(ctx.error(
+                            span.clone(),
+                            Some(&variable.name),
+                            format!(
+                                "the token is signed with {}, which the schema does not define",
+                                token.secret
+                            ),
+                            "define that variable, or correct `secret`",
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
         deps.push(ds);
     }
@@ -137,15 +244,52 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
                 "a derived value cannot depend on itself; break the cycle by making one of them a secret or fixed value",
             )
         })?;
+    // Which values may span lines: a template that inserts a multi-line value makes one.
+    for &i in graph.order() {
+        if let Kind::Derived(template) = &variables[i].kind {
+            let multiline = template.references().any(|r| {
+                let d = index[r.name];
+                match (&variables[d].kind, r.public) {
+                    (Kind::Keypair(pair), true) => pair.format.is_multiline(),
+                    _ => variables[d].multiline,
+                }
+            });
+            variables[i].multiline = multiline;
+        }
+    }
+    let mut profiles = std::collections::BTreeMap::new();
+    for (at, tables) in profile_tables {
+        for (name, defaults) in at.profiles(tables, &variables, &index)? {
+            if profiles.insert(name.clone(), defaults).is_some() {
+                return Err(at.error(
+                    0..0,
+                    None,
+                    format!("profile {name:?} is defined twice"),
+                    "keep one `[profile.NAME]` table per profile",
+                ));
+            }
+        }
+    }
     Ok(Schema {
         name: name.into_inner(),
         description: header.description,
         host_identity: header.host_identity,
         path: path.to_path_buf(),
+        profile: None,
         variables,
         index,
         graph,
+        profiles,
     })
+}
+
+/// Whether `name` can name a profile (it becomes part of the vault's file name).
+pub(crate) fn is_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// What to do about a TOML error.
@@ -278,38 +422,26 @@ impl<'a> Ctx<'a> {
             ));
         }
         let kind_name = rv.kind.get_ref().as_str();
-        let allowed: &[&str] = match kind_name {
-            "secret" => &[
-                "encoding",
-                "bytes",
-                "chars",
-                "alphabet",
-                "require",
-                "count",
-                "separator",
-                "rotation",
-            ],
-            "hashed" => &[
-                "encoding", "bytes", "chars", "alphabet", "require", "argon2", "rotation",
-            ],
-            "fixed" => &["default", "pattern"],
-            "derived" => &["template"],
-            other => {
-                return Err(self.error(
-                    rv.kind.span(),
-                    var,
-                    format!("unknown kind `{other}`"),
-                    "kind is one of: secret, hashed, fixed, derived",
-                ));
-            }
+        let Some(&(_, allowed)) = KINDS.iter().find(|(k, _)| *k == kind_name) else {
+            let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+            return Err(self.error(
+                rv.kind.span(),
+                var,
+                format!("unknown kind `{kind_name}`"),
+                &format!("kind is one of: {}", kinds.join(", ")),
+            ));
         };
+        let article = if kind_name == "input" { "an" } else { "a" };
         for (field, span) in rv.kind_fields() {
             if let Some(span) = span.filter(|_| !allowed.contains(&field)) {
                 return Err(self.error(
                     span,
                     var,
-                    format!("`{field}` does not apply to a {kind_name} variable"),
-                    &format!("a {kind_name} variable takes: {}", allowed.join(", ")),
+                    format!("`{field}` does not apply to {article} {kind_name} variable"),
+                    &format!(
+                        "{article} {kind_name} variable takes: {}",
+                        allowed.join(", ")
+                    ),
                 ));
             }
         }
@@ -372,31 +504,44 @@ impl<'a> Ctx<'a> {
                         "add `default = \"...\"`; `envgen init --set NAME=VALUE` can override it",
                     ));
                 };
-                let pattern = match &rv.pattern {
-                    None => None,
-                    Some(p) => Some(Regex::new(p.get_ref()).map_err(|e| {
-                        self.error(
-                            p.span(),
-                            var,
-                            format!("invalid pattern: {e}"),
-                            "write a regular expression, e.g. \"^[a-z_][a-z0-9_]*$\"",
-                        )
-                    })?),
-                };
                 let fixed = Fixed {
                     default: default.get_ref().clone(),
-                    pattern,
+                    rules: self.rules(&rv, var)?,
                 };
                 fixed.check(&fixed.default).map_err(|reason| {
                     self.error(
                         default.span(),
                         var,
                         format!("the default is refused: {reason}"),
-                        "make the default satisfy the variable's pattern",
+                        "make the default satisfy the variable's type, pattern and lengths",
                     )
                 })?;
                 Kind::Fixed(fixed)
             }
+            "input" => {
+                let secret = match &rv.secret {
+                    None => true,
+                    Some(s) => s.get_ref().as_bool().ok_or_else(|| {
+                        self.error(
+                            s.span(),
+                            var,
+                            "`secret` of an input is true or false".into(),
+                            "true (the default): a credential, never taken from argv; false: a setting such as SMTP_HOST",
+                        )
+                    })?,
+                };
+                Kind::Input(Input {
+                    rules: self.rules(&rv, var)?,
+                    secret,
+                })
+            }
+            "jwt" => {
+                if let Some(secret) = &rv.secret {
+                    span = secret.span();
+                }
+                Kind::Jwt(self.jwt(&rv, var)?)
+            }
+            "keypair" => Kind::Keypair(self.keypair(&rv, var)?),
             _ => {
                 let Some(text) = &rv.template else {
                     return Err(self.error(rv.name.span(), var, "has no template".into(), "add e.g. `template = \"redis://default:${REDIS_PASSWORD|url}@redis:6379/0\"`"));
@@ -416,6 +561,12 @@ impl<'a> Ctx<'a> {
         };
         let rotation = self.rotation(&rv, var, &kind, history)?;
         let line = self.line_of(&self.absolute(&rv.name.span()));
+        let multiline = match &kind {
+            Kind::Fixed(f) => f.rules.multiline,
+            Kind::Input(i) => i.rules.multiline,
+            Kind::Keypair(pair) => pair.format.is_multiline(),
+            _ => false,
+        };
         Ok((
             Variable {
                 name,
@@ -425,6 +576,7 @@ impl<'a> Ctx<'a> {
                 rotation,
                 line,
                 dangerous: dangerous.is_some(),
+                multiline,
             },
             self.absolute(&span),
         ))
@@ -535,13 +687,272 @@ impl<'a> Ctx<'a> {
         Ok(rotation)
     }
 
+    /// The rules of a fixed value or an input: type, values, pattern, lengths, multiline.
+    fn rules(&self, rv: &RawVariable, var: Option<&str>) -> Result<Rules> {
+        let mut rules = Rules::default();
+        if let Some(t) = &rv.value_type {
+            let values = rv.values.as_ref().map(|v| v.get_ref().clone());
+            let parsed = ValueType::from_name(t.get_ref(), values).ok_or_else(|| {
+                self.error(
+                    t.span(),
+                    var,
+                    format!("unknown type `{}`", t.get_ref()),
+                    "type is one of: url, email, port, int, bool, hostname, enum",
+                )
+            })?;
+            if let ValueType::Enum(values) = &parsed {
+                let Some(list) = &rv.values else {
+                    return Err(self.error(
+                        t.span(),
+                        var,
+                        "type \"enum\" needs `values`".into(),
+                        "add e.g. `values = [\"smtp\", \"ses\"]`",
+                    ));
+                };
+                let mut seen = std::collections::HashSet::new();
+                if values.is_empty()
+                    || values
+                        .iter()
+                        .any(|v| !seen.insert(v) || crate::render::check_value(v, false).is_err())
+                {
+                    return Err(self.error(
+                        list.span(),
+                        var,
+                        "`values` must list distinct, non-empty, single-line values".into(),
+                        "list each allowed value once",
+                    ));
+                }
+            }
+            rules.value_type = Some(parsed);
+        }
+        if let Some(values) = &rv.values
+            && !matches!(rules.value_type, Some(ValueType::Enum(_)))
+        {
+            return Err(self.error(
+                values.span(),
+                var,
+                "`values` needs `type = \"enum\"`".into(),
+                "add type = \"enum\", or drop `values`",
+            ));
+        }
+        if let Some(p) = &rv.pattern {
+            rules.pattern = Some(Regex::new(p.get_ref()).map_err(|e| {
+                self.error(
+                    p.span(),
+                    var,
+                    format!("invalid pattern: {e}"),
+                    "write a regular expression, e.g. \"^[a-z_][a-z0-9_]*$\"",
+                )
+            })?);
+        }
+        let bound = |field: &Option<Spanned<i64>>, name: &str| -> Result<Option<usize>> {
+            match field {
+                None => Ok(None),
+                Some(n) if (1..=crate::render::MAX_VALUE as i64).contains(n.get_ref()) => {
+                    Ok(Some(*n.get_ref() as usize))
+                }
+                Some(n) => Err(self.error(
+                    n.span(),
+                    var,
+                    format!(
+                        "{name} must be between 1 and {}, not {}",
+                        crate::render::MAX_VALUE,
+                        n.get_ref()
+                    ),
+                    "bound the value's length in characters",
+                )),
+            }
+        };
+        rules.min_chars = bound(&rv.min_chars, "min_chars")?;
+        rules.max_chars = bound(&rv.max_chars, "max_chars")?;
+        if let (Some(min), Some(max)) = (rules.min_chars, rules.max_chars)
+            && min > max
+        {
+            let span = rv.min_chars.as_ref().map(Spanned::span).unwrap_or_default();
+            return Err(self.error(
+                span,
+                var,
+                format!("min_chars ({min}) is more than max_chars ({max})"),
+                "swap them, or correct one",
+            ));
+        }
+        rules.multiline = rv.multiline.as_ref().is_some_and(|m| *m.get_ref());
+        Ok(rules)
+    }
+
+    /// A `kind = "jwt"` variable.
+    fn jwt(&self, rv: &RawVariable, var: Option<&str>) -> Result<Jwt> {
+        let Some(secret) = rv.secret.as_ref().and_then(|s| s.get_ref().as_str()) else {
+            let span = rv.secret.as_ref().map_or(rv.name.span(), Spanned::span);
+            return Err(self.error(
+                span,
+                var,
+                "a jwt needs `secret`, the name of the variable that signs it".into(),
+                "add e.g. `secret = \"JWT_SECRET\"`",
+            ));
+        };
+        let algorithm = match &rv.algorithm {
+            None => jwt::Algorithm::Hs256,
+            Some(a) => jwt::Algorithm::from_name(a.get_ref()).ok_or_else(|| {
+                self.error(
+                    a.span(),
+                    var,
+                    format!("unknown jwt algorithm `{}`", a.get_ref()),
+                    "algorithm is one of: HS256, HS384, HS512",
+                )
+            })?,
+        };
+        let mut claims = serde_json::Map::new();
+        if let Some(table) = &rv.claims {
+            for (key, value) in table.get_ref() {
+                if key == "iat" || key == "exp" {
+                    return Err(self.error(
+                        table.span(),
+                        var,
+                        format!("the claim `{key}` is set by envgen"),
+                        "iat is when the token is made; give its lifetime with `expires = \"5y\"`",
+                    ));
+                }
+                let json = toml_to_json(value).ok_or_else(|| {
+                    self.error(
+                        table.span(),
+                        var,
+                        format!("the claim `{key}` holds a date, which JSON cannot"),
+                        "write dates as strings or numbers (seconds since 1970)",
+                    )
+                })?;
+                claims.insert(key.clone(), json);
+            }
+        }
+        let expires = match &rv.expires {
+            None => None,
+            Some(e) => {
+                let parsed = humantime::parse_duration(e.get_ref()).map_err(|err| {
+                    self.error(
+                        e.span(),
+                        var,
+                        format!("expires: {err}"),
+                        "write a duration such as \"5y\", \"90d\" or \"1h\"",
+                    )
+                })?;
+                if parsed.is_zero() {
+                    return Err(self.error(
+                        e.span(),
+                        var,
+                        "expires must be longer than zero".into(),
+                        "write a duration such as \"5y\", or drop `expires` for a token without exp",
+                    ));
+                }
+                Some(parsed)
+            }
+        };
+        Ok(Jwt {
+            secret: secret.to_string(),
+            algorithm,
+            claims,
+            expires,
+        })
+    }
+
+    /// A `kind = "keypair"` variable.
+    fn keypair(&self, rv: &RawVariable, var: Option<&str>) -> Result<KeyPair> {
+        let Some(a) = &rv.algorithm else {
+            return Err(self.error(
+                rv.name.span(),
+                var,
+                "a keypair needs `algorithm`".into(),
+                "add algorithm = \"ed25519\", \"p256\", \"rsa2048\" or \"rsa4096\"",
+            ));
+        };
+        let algorithm = keypair::Algorithm::from_name(a.get_ref()).ok_or_else(|| {
+            self.error(
+                a.span(),
+                var,
+                format!("unknown key algorithm `{}`", a.get_ref()),
+                "algorithm is one of: ed25519, p256, rsa2048, rsa4096",
+            )
+        })?;
+        let format = match &rv.format {
+            None => keypair::Format::PemPkcs8,
+            Some(f) => {
+                let format = keypair::Format::from_name(f.get_ref()).ok_or_else(|| {
+                    self.error(
+                        f.span(),
+                        var,
+                        format!("unknown key format `{}`", f.get_ref()),
+                        "format is pem-pkcs8 (the default) or vapid",
+                    )
+                })?;
+                if format == keypair::Format::Vapid && algorithm != keypair::Algorithm::P256 {
+                    return Err(self.error(
+                        f.span(),
+                        var,
+                        format!(
+                            "the vapid format is for p256 keys, not {}",
+                            algorithm.name()
+                        ),
+                        "use algorithm = \"p256\" for web push keys, or format = \"pem-pkcs8\"",
+                    ));
+                }
+                format
+            }
+        };
+        Ok(KeyPair { algorithm, format })
+    }
+
+    /// The `[profile.NAME]` tables: each names fixed variables and gives them a default.
+    fn profiles(
+        &self,
+        raw: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
+        variables: &[Variable],
+        index: &HashMap<String, usize>,
+    ) -> Result<BTreeMap<String, Vec<(usize, String)>>> {
+        let mut profiles = BTreeMap::new();
+        for (profile, table) in raw {
+            if !is_profile_name(&profile) {
+                return Err(self.error(
+                    table.span(),
+                    None,
+                    format!("{profile:?} is not a valid profile name"),
+                    "use lowercase letters, digits, `-` or `_` (it names the vault: vault/<schema>.<profile>.age)",
+                ));
+            }
+            let mut overrides = Vec::new();
+            for (name, value) in table.into_inner() {
+                let fixed = index.get(&name).and_then(|&i| match &variables[i].kind {
+                    Kind::Fixed(fixed) => Some((i, fixed)),
+                    _ => None,
+                });
+                let Some((i, fixed)) = fixed else {
+                    return Err(self.error(
+                        value.span(),
+                        Some(&name),
+                        format!("profile {profile} sets it, but it is not a fixed variable of the schema"),
+                        "a profile gives other defaults to fixed variables only; every other value is made per profile anyway",
+                    ));
+                };
+                fixed.check(value.get_ref()).map_err(|reason| {
+                    self.error(
+                        value.span(),
+                        Some(&name),
+                        format!("profile {profile}: the value is refused: {reason}"),
+                        "make it satisfy the variable's type, pattern and lengths",
+                    )
+                })?;
+                overrides.push((i, value.into_inner()));
+            }
+            profiles.insert(profile, overrides);
+        }
+        Ok(profiles)
+    }
+
     fn generator(&self, rv: &RawVariable, var: Option<&str>) -> Result<Generator> {
         let Some(encoding) = &rv.encoding else {
             return Err(self.error(
                 rv.name.span(),
                 var,
                 "has no encoding".into(),
-                "add `encoding = ...`: hex, base64, base64url, alnum or alphabet",
+                "add `encoding = ...`: hex, base64, base64url, alnum, alphabet or uuid",
             ));
         };
         let length = |field: &Option<Spanned<i64>>, name: &str, unit: &str| -> Result<usize> {
@@ -604,6 +1015,17 @@ impl<'a> Ctx<'a> {
             "base64url" => Encoding::Base64Url {
                 bytes: length(&rv.bytes, "bytes", "bytes")?,
             },
+            "uuid" => {
+                if let Some(extra) = rv.bytes.as_ref().or(rv.chars.as_ref()) {
+                    return Err(self.error(
+                        extra.span(),
+                        var,
+                        "a uuid has a fixed length".into(),
+                        "drop `bytes`/`chars`: a uuid is 36 characters (122 random bits)",
+                    ));
+                }
+                Encoding::Uuid
+            }
             "alnum" => Encoding::Chars {
                 alphabet: Alphabet::alnum(),
                 chars: length(&rv.chars, "chars", "characters")?,
@@ -635,8 +1057,33 @@ impl<'a> Ctx<'a> {
                     encoding.span(),
                     var,
                     format!("unknown encoding `{other}`"),
-                    "encoding is one of: hex, base64, base64url, alnum, alphabet",
+                    "encoding is one of: hex, base64, base64url, alnum, alphabet, uuid",
                 ));
+            }
+        };
+        let enc = match (&rv.exclude, enc) {
+            (None, enc) => enc,
+            (Some(exclude), Encoding::Chars { alphabet, chars }) => Encoding::Chars {
+                alphabet: alphabet
+                    .without(exclude.get_ref())
+                    .map_err(|e| self.error(exclude.span(), var, e, "exclude fewer characters"))?,
+                chars,
+            },
+            (Some(exclude), enc) => {
+                let symbols = enc.symbols();
+                if let Some(c) = exclude
+                    .get_ref()
+                    .chars()
+                    .find(|c| c.is_ascii() && symbols.contains(&(*c as u8)))
+                {
+                    return Err(self.error(
+                        exclude.span(),
+                        var,
+                        format!("{} values may contain {c:?}, which `exclude` forbids", enc.name()),
+                        "`exclude` removes characters from alnum or alphabet encodings only; pick one of those, or an encoding without these characters (hex, base64url)",
+                    ));
+                }
+                enc
             }
         };
         let count = match &rv.count {
@@ -668,7 +1115,7 @@ impl<'a> Ctx<'a> {
             let symbols = enc.symbols();
             if separator.is_empty()
                 || separator.bytes().any(|b| symbols.contains(&b))
-                || crate::render::check_value(&separator).is_err()
+                || crate::render::check_value(&separator, false).is_err()
             {
                 return Err(self.error(
                     span,
@@ -691,11 +1138,19 @@ impl<'a> Ctx<'a> {
                     ));
                 };
                 if !symbols.iter().any(|&b| c.contains(b)) {
+                    let why = if rv.exclude.is_some() {
+                        " (after `exclude`)"
+                    } else {
+                        ""
+                    };
                     return Err(self.error(
                         list.span(),
                         var,
-                        format!("{} values never contain a `{class}` character", enc.name()),
-                        "drop the class or choose an encoding that has it",
+                        format!(
+                            "{} values never contain a `{class}` character{why}",
+                            enc.name()
+                        ),
+                        "drop the class, exclude fewer characters, or choose an encoding that has it",
                     ));
                 }
                 require.push(c);
@@ -716,4 +1171,24 @@ impl<'a> Ctx<'a> {
             require,
         })
     }
+}
+
+/// A TOML value as JSON (a claim); `None` for a date, which JSON has no type for.
+fn toml_to_json(value: &toml::Value) -> Option<serde_json::Value> {
+    Some(match value {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => (*i).into(),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)?.into(),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(_) => return None,
+        toml::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(toml_to_json).collect::<Option<_>>()?)
+        }
+        toml::Value::Table(table) => serde_json::Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| Some((k.clone(), toml_to_json(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
 }

@@ -121,6 +121,20 @@ impl Sandbox {
         Run::from(self.command(args).output().unwrap())
     }
 
+    /// Runs envgen with `args` and `input` on its stdin (a pipe, not a terminal).
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     /// Renders the .env into `rel` and returns its text.
     pub fn render_to(&self, rel: &str) -> String {
         let text = self.run(&["render"]).ok();

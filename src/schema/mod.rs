@@ -68,6 +68,11 @@ pub struct Variable {
     /// Its name changes how programs run (see [`names`]) and the schema allowed it
     /// explicitly: every command warns about it.
     pub dangerous: bool,
+    /// Where its format comes from (`catalogue:plausible`, `guess`), when the schema says.
+    pub source: Option<String>,
+    /// `Some(false)`: the format is a guess that nobody checked against the service's
+    /// documentation (`schema from-compose` writes it for variables the catalogue lacks).
+    pub verified: Option<bool>,
 }
 
 /// How a variable's value is made.

@@ -57,6 +57,8 @@ pub(super) struct RawVariable {
     pub(super) argon2: Option<Spanned<RawArgon2>>,
     pub(super) rotation: Option<Spanned<RawRotation>>,
     pub(super) allow_dangerous_name: Option<bool>,
+    pub(super) source: Option<Spanned<String>>,
+    pub(super) verified: Option<bool>,
 }
 
 impl RawVariable {

@@ -355,6 +355,17 @@ impl Ctx<'_> {
         };
         let rotation = self.rotation(&rv, var, &kind, history)?;
         let line = self.line_of(&rv.name.span());
+        let source = match &rv.source {
+            Some(s) if s.get_ref().trim().is_empty() => {
+                return Err(self.error(
+                    s.span(),
+                    var,
+                    "`source` is empty".into(),
+                    "say where the format comes from (`catalogue:ID`, a URL), or drop it",
+                ));
+            }
+            s => s.as_ref().map(|s| s.get_ref().trim().to_string()),
+        };
         Ok((
             Variable {
                 name,
@@ -364,6 +375,8 @@ impl Ctx<'_> {
                 rotation,
                 line,
                 dangerous: dangerous.is_some(),
+                source,
+                verified: rv.verified,
             },
             span,
         ))

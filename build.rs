@@ -17,11 +17,19 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    let mut code = String::from("/// Every bundled catalogue file: its id (the file name) and its text.\npub const FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Every bundled catalogue file: its id (the file name) and its text.\npub const FILES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         println!("cargo::rerun-if-changed={}", path.display());
-        let id = path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 file name");
-        code.push_str(&format!("    ({id:?}, include_str!({:?})),\n", path.display().to_string()));
+        let id = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a UTF-8 file name");
+        code.push_str(&format!(
+            "    ({id:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("catalogue.rs");

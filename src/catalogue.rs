@@ -379,7 +379,10 @@ pub fn normalise(image: &str) -> String {
 /// one, and `*` matches any run of characters within its segment.
 pub fn matches(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), name.split('/').collect());
-    p.len() == n.len() && p.iter().zip(&n).all(|(p, n)| glob(p.as_bytes(), n.as_bytes()))
+    p.len() == n.len()
+        && p.iter()
+            .zip(&n)
+            .all(|(p, n)| glob(p.as_bytes(), n.as_bytes()))
 }
 
 fn glob(pattern: &[u8], text: &[u8]) -> bool {

@@ -50,7 +50,9 @@ fn every_entry_has_a_requirement_and_an_https_source() {
                 && r.impact != Impact::Free
             {
                 assert!(
-                    r.source.as_deref().is_some_and(|s| s.starts_with("https://")),
+                    r.source
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with("https://")),
                     "{at}: an {} rotation needs a source",
                     r.impact.name()
                 );
@@ -90,16 +92,16 @@ fn no_image_pattern_is_claimed_twice() {
             if let Some(other) = owner.get(&normal)
                 && *other != s.service.id
             {
-                panic!(
-                    "image {pattern} is claimed by {other} and {}",
-                    s.service.id
-                );
+                panic!("image {pattern} is claimed by {other} and {}", s.service.id);
             }
             owner.insert(normal, s.service.id.clone());
         }
     }
     // and no pattern of one service matches a pattern of another
-    let all: Vec<(String, &str)> = owner.iter().map(|(p, id)| (p.clone(), id.as_str())).collect();
+    let all: Vec<(String, &str)> = owner
+        .iter()
+        .map(|(p, id)| (p.clone(), id.as_str()))
+        .collect();
     for (p, a) in &all {
         for (q, b) in &all {
             if a != b {
@@ -115,7 +117,11 @@ fn schema_text(e: &Entry) -> String {
     let mut t = format!(
         "[schema]\nname = \"t\"\n[[variable]]\nname = {:?}\nkind = {:?}\ndescription = \"d\"\nservices = [\"s\"]\nencoding = {:?}\n",
         e.name,
-        if e.kind == EntryKind::Hashed { "hashed" } else { "secret" },
+        if e.kind == EntryKind::Hashed {
+            "hashed"
+        } else {
+            "secret"
+        },
         e.encoding.unwrap().name()
     );
     for (field, value) in [("bytes", e.bytes), ("chars", e.chars), ("count", e.count)] {
@@ -135,7 +141,10 @@ fn schema_text(e: &Entry) -> String {
         ));
     }
     if let Some(r) = &e.rotation {
-        t.push_str(&format!("[variable.rotation]\nimpact = {:?}\n", r.impact.name()));
+        t.push_str(&format!(
+            "[variable.rotation]\nimpact = {:?}\n",
+            r.impact.name()
+        ));
         if let Some(b) = &r.breaks {
             t.push_str(&format!("breaks = {b:?}\n"));
         }
@@ -192,7 +201,10 @@ fn every_generator_is_valid_for_the_schema_and_meets_its_own_rules() {
                 };
                 assert_eq!(items.len(), generator.count, "{at}");
                 for item in items {
-                    assert!(!item.chars().any(|c| exclude.contains(c)), "{at}: excluded character");
+                    assert!(
+                        !item.chars().any(|c| exclude.contains(c)),
+                        "{at}: excluded character"
+                    );
                 }
             }
             checked += 1;
@@ -216,12 +228,18 @@ fn images_match_with_tags_digests_registries_and_wildcards() {
         id("ghcr.io/immich-app/immich-server:${IMMICH_VERSION:-release}"),
         Some("immich")
     );
-    assert_eq!(id("ghcr.io/immich-app/immich-server:release"), Some("immich"));
+    assert_eq!(
+        id("ghcr.io/immich-app/immich-server:release"),
+        Some("immich")
+    );
     assert_eq!(id("supabase/gotrue:v2.170.0"), Some("supabase"));
     assert_eq!(id("supabase/a/b"), None);
     assert_eq!(id("localhost:5000/postgres"), None);
     assert_eq!(id("mypostgres"), None);
-    assert_eq!(normalise("Docker.io/Valkey/valkey:9@sha256:00"), "valkey/valkey");
+    assert_eq!(
+        normalise("Docker.io/Valkey/valkey:9@sha256:00"),
+        "valkey/valkey"
+    );
     assert_eq!(normalise("localhost:5000/x/y:1"), "localhost:5000/x/y");
     assert!(matches("ghcr.io/*/immich-*", "ghcr.io/a/immich-server"));
     assert!(!matches("ghcr.io/*", "ghcr.io/a/b"));

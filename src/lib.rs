@@ -33,6 +33,7 @@ pub mod files;
 pub mod generate;
 pub mod harden;
 pub mod hash;
+pub mod infer;
 pub mod journal;
 pub mod render;
 pub mod resolve;

@@ -19,6 +19,7 @@ Examples:
   envgen get VAULTWARDEN_ADMIN_TOKEN --plaintext
   envgen list                         names, kinds, formats and dates; never values
   envgen keygen -o ci-identity.txt    a new identity for a CI runner
+  envgen schema from-compose docker-compose.yml --env-file .env.example -o schema/app.toml
 
 Files:
   schema   schema/alecia.toml (--schema, ENVGEN_SCHEMA)
@@ -168,6 +169,10 @@ pub enum Command {
 
     /// Show which identities would be used, and their public recipients; never a key.
     Whoami,
+
+    /// Write a schema for a stack (from its compose files).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
 
     /// Write a new age identity (mode 0600) and print its public recipient.
     #[command(
@@ -452,4 +457,44 @@ pub struct KeygenArgs {
     /// Where to write the identity [default: the identity path in use]
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// The subcommands of `envgen schema`.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Infer a schema from compose files, their .env example and the service catalogue.
+    ///
+    /// Lists every variable the files use. Services the catalogue knows get their documented
+    /// formats, with sources; everything else is guessed from names and example values and
+    /// marked `verified = false`. Credentials written as literals are reported (never
+    /// printed). The summary goes to stderr.
+    #[command(
+        after_help = "Examples:\n  envgen schema from-compose docker-compose.yml --env-file .env.example -o schema/immich.toml\n  envgen schema from-compose compose.yml compose.override.yml --name blog -o schema/blog.toml --force"
+    )]
+    FromCompose(FromComposeArgs),
+}
+
+/// Arguments of `envgen schema from-compose`.
+#[derive(Debug, Args)]
+pub struct FromComposeArgs {
+    /// The compose files, in the order `docker compose -f` takes them.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The stack's .env example: its assignments are variables too, and give settings their
+    /// values.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// The schema's name (it names the vault) [default: the output file's stem].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Where to write the schema.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }

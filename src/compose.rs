@@ -5,6 +5,10 @@
 //! compose's syntax applies: `$$` is a literal `$`; `$NAME` and `${NAME}` need NAME,
 //! as do `${NAME:?msg}` and `${NAME?msg}`; `${NAME:-default}`, `${NAME-default}`,
 //! `${NAME:+alt}` and `${NAME+alt}` work without it. References nested in a default count too.
+//!
+//! [`parse_tree`] gives the file's structure as well (services, images, `environment:`,
+//! `env_file:`), each node with its line, anchors and aliases resolved, for
+//! `schema from-compose`.
 
 use std::path::Path;
 
@@ -137,9 +141,265 @@ pub fn scan(path: &Path) -> Result<Vec<Reference>> {
     Ok(collector.found)
 }
 
+/// A YAML node of a compose file with the 1-based line where it starts. Aliases are resolved
+/// into copies of their anchor (whose line they keep); a merge key `<<` stays a key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The 1-based line.
+    pub line: usize,
+    /// What the node holds.
+    pub value: Tree,
+}
+
+/// The shape of a [`Node`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tree {
+    /// `~`, `null` or nothing.
+    Null,
+    /// Any scalar, as text.
+    Scalar(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in file order.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The text of a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Tree::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in a mapping (merge keys `<<` included, explicit keys first).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A mapping's entries with string keys, the entries of `<<` merges after the explicit ones
+    /// (as YAML's merge key gives explicit keys precedence).
+    pub fn entries(&self) -> Vec<(&str, &Node)> {
+        let Tree::Map(pairs) = &self.value else {
+            return Vec::new();
+        };
+        let mut out: Vec<(&str, &Node)> = pairs
+            .iter()
+            .filter_map(|(k, v)| k.as_str().filter(|k| *k != "<<").map(|k| (k, v)))
+            .collect();
+        for (k, v) in pairs {
+            if k.as_str() == Some("<<") {
+                let merged: Vec<&Node> = match &v.value {
+                    Tree::Seq(items) => items.iter().collect(),
+                    _ => vec![v],
+                };
+                for m in merged {
+                    for (mk, mv) in m.entries() {
+                        if !out.iter().any(|(k, _)| *k == mk) {
+                            out.push((mk, mv));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Largest number of nodes a compose file may expand to (aliases included): a guard against
+/// alias bombs ("billion laughs").
+const MAX_NODES: usize = 200_000;
+
+enum Frame {
+    Seq(usize, usize, Vec<Node>),
+    Map(usize, usize, Vec<(Node, Node)>, Option<Node>),
+}
+
+#[derive(Default)]
+struct TreeBuilder {
+    stack: Vec<Frame>,
+    anchors: std::collections::HashMap<usize, Node>,
+    root: Option<Node>,
+    nodes: usize,
+    too_big: bool,
+}
+
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Tree::Seq(items) => items.iter().map(size).sum(),
+        Tree::Map(pairs) => pairs.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
+}
+
+impl TreeBuilder {
+    fn push(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+            }
+            Some(Frame::Seq(_, _, items)) => items.push(node),
+            Some(Frame::Map(_, _, pairs, key)) => match key.take() {
+                None => *key = Some(node),
+                // An empty value is marked where the next token starts: give it its key's line.
+                Some(k) if node.value == Tree::Null => {
+                    let line = k.line;
+                    pairs.push((
+                        k,
+                        Node {
+                            line,
+                            value: Tree::Null,
+                        },
+                    ));
+                }
+                Some(k) => pairs.push((k, node)),
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for TreeBuilder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.too_big {
+            return;
+        }
+        self.nodes += 1;
+        let line = mark.line();
+        match event {
+            Event::Scalar(value, style, anchor, _) => {
+                let null = style == TScalarStyle::Plain
+                    && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "");
+                let value = if null {
+                    Tree::Null
+                } else {
+                    Tree::Scalar(value)
+                };
+                self.push(Node { line, value }, anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(anchor, line, Vec::new()))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map(anchor, line, Vec::new(), None))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (anchor, node) = match self.stack.pop() {
+                    Some(Frame::Seq(anchor, line, items)) => (
+                        anchor,
+                        Node {
+                            line,
+                            value: Tree::Seq(items),
+                        },
+                    ),
+                    Some(Frame::Map(anchor, line, pairs, _)) => (
+                        anchor,
+                        Node {
+                            line,
+                            value: Tree::Map(pairs),
+                        },
+                    ),
+                    None => return,
+                };
+                self.push(node, anchor);
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
+                    line,
+                    value: Tree::Null,
+                });
+                self.nodes += size(&node);
+                if self.nodes > MAX_NODES {
+                    self.too_big = true;
+                    return;
+                }
+                self.push(node, 0);
+            }
+            _ => {}
+        }
+        if self.nodes > MAX_NODES {
+            self.too_big = true;
+        }
+    }
+}
+
+/// The structure of a compose file's text (its first document); errors are
+/// [`Error::ComposeSyntax`] naming `path`.
+pub fn parse_tree(text: &str, path: &Path) -> Result<Node> {
+    let mut builder = TreeBuilder::default();
+    let error = |line, message: String| Error::ComposeSyntax {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    Parser::new_from_str(text)
+        .load(&mut builder, false)
+        .map_err(|e| error(e.marker().line(), e.info().to_string()))?;
+    if builder.too_big {
+        return Err(error(
+            1,
+            format!("it expands to more than {MAX_NODES} nodes (aliases)"),
+        ));
+    }
+    Ok(builder.root.unwrap_or(Node {
+        line: 1,
+        value: Tree::Null,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tree_keeps_lines_resolves_aliases_and_merges() {
+        let text = "x-db: &db\n  USER: app\n  PASS: &pw secret\nservices:\n  web:\n    image: nginx:1\n    environment:\n      <<: *db\n      PASS: other\n      EMPTY:\n      COPY: *pw\n";
+        let root = parse_tree(text, Path::new("c.yml")).unwrap();
+        let env = root
+            .get("services")
+            .unwrap()
+            .get("web")
+            .unwrap()
+            .get("environment")
+            .unwrap();
+        let entries: Vec<(&str, Option<&str>, usize)> = env
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str(), v.line))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("PASS", Some("other"), 9),
+                ("EMPTY", None, 10),
+                ("COPY", Some("secret"), 3),
+                ("USER", Some("app"), 2),
+            ]
+        );
+        assert_eq!(
+            root.get("services")
+                .unwrap()
+                .get("web")
+                .unwrap()
+                .get("image")
+                .unwrap()
+                .line,
+            6
+        );
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+        assert!(matches!(
+            parse_tree(bomb, Path::new("c.yml")),
+            Err(Error::ComposeSyntax { .. })
+        ));
+    }
 
     fn names(text: &str) -> Vec<(String, Need)> {
         references(text)

@@ -319,6 +319,48 @@ pub enum Error {
         /// The YAML parser's message.
         message: String,
     },
+    /// A compose file could not be read (`schema from-compose`).
+    #[error("cannot read compose file {path}: {source}")]
+    ComposeUnreadable {
+        /// The compose file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// A YAML file whose top level or `services:` is not a mapping.
+    #[error("{path}:{line}: not a compose file: the top level and `services:` must be mappings")]
+    NotCompose {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// Two services require incompatible formats of one variable.
+    #[error("variable {name}: {detail}: {first} and {second}")]
+    InferConflict {
+        /// The variable.
+        name: String,
+        /// What disagrees.
+        detail: String,
+        /// The first requirement (catalogue file, entry, service).
+        first: String,
+        /// The second requirement.
+        second: String,
+    },
+    /// A bundled catalogue file does not parse (a bug of this build).
+    #[error("catalogue/{id}.toml: {message}")]
+    Catalogue {
+        /// The file's id.
+        id: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The inferred schema does not load (a bug of `schema from-compose`).
+    #[error("the inferred schema does not load: {detail}")]
+    InferredInvalid {
+        /// The schema error.
+        detail: String,
+    },
     /// A .env file that compose itself would refuse.
     #[error("{path}:{line}: {message}")]
     EnvSyntax {
@@ -534,6 +576,10 @@ impl Error {
             Error::UnknownService { known, .. } => format!("services in the schema: {}", known.join(", ")),
             Error::Exec { .. } => "check the command name and that it is on PATH".into(),
             Error::ComposeSyntax { .. } => "fix the YAML; `docker compose config` shows the same error".into(),
+            Error::ComposeUnreadable { .. } => "check the path; give the compose files docker compose uses (-f FILE ...)".into(),
+            Error::NotCompose { .. } => "give a docker compose file (`services:` maps each service name to its definition)".into(),
+            Error::InferConflict { name, .. } => format!("the services cannot share one value: give each its own variable in the compose file (e.g. {name}_2 for one of them), or write {name} in the schema by hand"),
+            Error::Catalogue { .. } | Error::InferredInvalid { .. } => "this is a bug of envgen; please report it with the compose file's structure (not its values)".into(),
             Error::EnvSyntax { .. } => "docker compose would refuse this file too; fix that line".into(),
             Error::ImportRefused { .. } => "write those values literally in the file (in single quotes, as compose received them), then import again; nothing was written".into(),
             Error::ImportOverVault { .. } => "`envgen diff FILE` compares the file with the vault; to start over, move the vault away first".into(),
@@ -569,7 +615,7 @@ impl Error {
                 "set this password with psql's \\password, or rotate it to an ASCII value".into()
             }
             Error::WouldOverwrite { .. } => {
-                "choose another path with -o, or move the existing file away first".into()
+                "choose another path with -o, or move the existing file away first (`schema from-compose` also takes --force)".into()
             }
             Error::Generate { .. } => {
                 "check the variable's encoding, length and `require` list in the schema".into()

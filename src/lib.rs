@@ -13,6 +13,8 @@
 //! - [`files`]: atomic writes, output into FIFOs and devices, no symlinks followed, bounded
 //!   reads; [`journal`]: this machine's record of operations, outside the repository;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
+//! - [`catalogue`]: what each upstream service requires, bundled data parsed on demand;
+//!   [`infer`]: a schema from a compose file;
 //! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
 //!   as compose does (for `import` and `diff`);
 //! - [`cli`] and [`cmd`]: the command line and the commands; [`error`]: every message.
@@ -23,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod catalogue;
 pub mod cli;
 pub mod cmd;
 pub mod compose;
@@ -32,6 +35,7 @@ pub mod files;
 pub mod generate;
 pub mod harden;
 pub mod hash;
+pub mod infer;
 pub mod journal;
 pub mod jwt;
 pub mod keypair;

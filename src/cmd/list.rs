@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::schema::{Kind, Schema, Variable};
 use crate::vault::Vault;
 
-const COLUMNS: [&str; 8] = [
-    "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES",
+const COLUMNS: [&str; 9] = [
+    "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES", "SOURCE",
 ];
 
 pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
@@ -52,6 +52,7 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
             rotated,
             due,
             var.services.join(","),
+            source(var),
         ]);
     }
     if args.json {
@@ -115,6 +116,16 @@ pub(super) fn table<const N: usize>(rows: &[[String; N]]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// Where the format comes from: the schema's `source`, marked when it is an unverified guess.
+fn source(var: &Variable) -> String {
+    match (var.source.as_deref(), var.verified) {
+        (Some(source), Some(false)) => format!("{source} (UNVERIFIED)"),
+        (None, Some(false)) => "UNVERIFIED".into(),
+        (Some(source), _) => source.into(),
+        (None, _) => "-".into(),
+    }
 }
 
 /// How the value is made, in a few words.

@@ -18,6 +18,7 @@ mod recipients;
 mod render;
 mod rollback;
 mod rotate;
+mod schema;
 mod set;
 mod textconv;
 mod whoami;
@@ -68,6 +69,7 @@ pub fn run(
         Command::Textconv(args) => {
             return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
         }
+        Command::Schema(command) => return schema::run(command, err).map(ok),
         _ => {}
     }
     let env = env::ProcessEnv::read();
@@ -110,7 +112,9 @@ pub fn run(
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
-        Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
+        Command::Keygen(_) | Command::Textconv(_) | Command::Schema(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -82,6 +82,11 @@ pub struct Variable {
     /// Its value may span lines (a PEM key, an input with `multiline = true`, or a template
     /// that inserts one): only such values may hold a newline.
     pub multiline: bool,
+    /// Where its format comes from (`catalogue:plausible`, `guess`), when the schema says.
+    pub source: Option<String>,
+    /// `Some(false)`: the format is a guess that nobody checked against the service's
+    /// documentation (`schema from-compose` writes it for variables the catalogue lacks).
+    pub verified: Option<bool>,
 }
 
 /// How a variable's value is made.

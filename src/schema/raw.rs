@@ -74,6 +74,8 @@ pub(super) struct RawVariable {
     pub(super) claims: Option<Spanned<toml::Table>>,
     pub(super) expires: Option<Spanned<String>>,
     pub(super) format: Option<Spanned<String>>,
+    pub(super) source: Option<Spanned<String>>,
+    pub(super) verified: Option<bool>,
 }
 
 impl RawVariable {

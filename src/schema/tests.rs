@@ -839,3 +839,35 @@ fn the_new_kinds_refuse_what_does_not_apply_with_position_and_hint() {
     .unwrap();
     assert!(ok.variables()[0].multiline);
 }
+
+#[test]
+fn source_and_verified_say_where_a_format_comes_from() {
+    let text = format!(
+        "{HEAD}{}{}{}",
+        var(
+            "name = \"A\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 8\nsource = \"catalogue:plausible\"\nverified = true"
+        ),
+        var(
+            "name = \"B\"\nkind = \"fixed\"\ndefault = \"x\"\nsource = \"guess\"\nverified = false"
+        ),
+        var("name = \"C\"\nkind = \"fixed\"\ndefault = \"x\""),
+    );
+    let schema = parse(&text).unwrap();
+    let v = schema.variables();
+    assert_eq!(v[0].source.as_deref(), Some("catalogue:plausible"));
+    assert_eq!(v[0].verified, Some(true));
+    assert_eq!(
+        (v[1].source.as_deref(), v[1].verified),
+        (Some("guess"), Some(false))
+    );
+    assert_eq!((v[2].source.as_deref(), v[2].verified), (None, None));
+    let empty = format!(
+        "{HEAD}{}",
+        var("name = \"A\"\nkind = \"fixed\"\ndefault = \"x\"\nsource = \" \"")
+    );
+    assert!(
+        error(&empty).contains("variable A: `source` is empty"),
+        "{}",
+        error(&empty)
+    );
+}

@@ -567,6 +567,17 @@ impl<'a> Ctx<'a> {
             Kind::Keypair(pair) => pair.format.is_multiline(),
             _ => false,
         };
+        let source = match &rv.source {
+            Some(s) if s.get_ref().trim().is_empty() => {
+                return Err(self.error(
+                    s.span(),
+                    var,
+                    "`source` is empty".into(),
+                    "say where the format comes from (`catalogue:ID`, a URL), or drop it",
+                ));
+            }
+            s => s.as_ref().map(|s| s.get_ref().trim().to_string()),
+        };
         Ok((
             Variable {
                 name,
@@ -577,6 +588,8 @@ impl<'a> Ctx<'a> {
                 line,
                 dangerous: dangerous.is_some(),
                 multiline,
+                source,
+                verified: rv.verified,
             },
             self.absolute(&span),
         ))

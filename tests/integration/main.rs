@@ -13,4 +13,5 @@ mod parsers;
 mod profiles;
 mod rotation;
 mod services;
+mod stacks;
 mod testkit;

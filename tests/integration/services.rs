@@ -30,7 +30,7 @@ use crate::testkit::{Sandbox, bundled_schema};
 // --- tools -----------------------------------------------------------------------------------
 
 /// `name` on PATH, else in `extra` directories.
-fn find(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+pub(crate) fn find(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(extra.iter().cloned())
@@ -54,13 +54,13 @@ fn postgres_dirs() -> Vec<PathBuf> {
     dirs.into_iter().rev().map(|(_, dir)| dir).collect()
 }
 
-struct PgTools {
+pub(crate) struct PgTools {
     initdb: PathBuf,
     postgres: PathBuf,
     psql: PathBuf,
 }
 
-fn pg_tools() -> Option<PgTools> {
+pub(crate) fn pg_tools() -> Option<PgTools> {
     let dirs = postgres_dirs();
     let tools = PgTools {
         initdb: find("initdb", &dirs)?,
@@ -71,14 +71,14 @@ fn pg_tools() -> Option<PgTools> {
 }
 
 /// Says why a test is skipped; only for binaries that are really not installed.
-fn skip(what: &str) {
+pub(crate) fn skip(what: &str) {
     eprintln!(
         "SKIPPED: {what} is not installed; scripts/install-test-tools installs it (CI runs it)"
     );
 }
 
 /// A free TCP port on loopback (closed again, so the server can bind it).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -156,7 +156,7 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 /// A throwaway PostgreSQL cluster: superuser `user` with `password` (as the postgres image
 /// creates it), a database named after the user, `scram-sha-256` required on 127.0.0.1,
 /// trust on its private Unix socket (as inside the container), every statement logged.
-struct Postgres {
+pub(crate) struct Postgres {
     // Fields drop in order: the server stops before its directory is removed.
     _server: Server,
     dir: tempfile::TempDir,
@@ -166,7 +166,7 @@ struct Postgres {
 }
 
 impl Postgres {
-    fn start(tools: &PgTools, port: u16, user: &str, password: &str) -> Postgres {
+    pub(crate) fn start(tools: &PgTools, port: u16, user: &str, password: &str) -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         let owner = is_root().then(unprivileged_user);
         let as_owner = |cmd: &mut Command| {
@@ -287,7 +287,7 @@ impl Postgres {
 
     /// Connects with `url` through psql (`\connect URL`, on stdin, so the password is not in
     /// argv) and returns `current_user|current_database`, or psql's error.
-    fn connect(&self, url: &str) -> Result<String, String> {
+    pub(crate) fn connect(&self, url: &str) -> Result<String, String> {
         self.psql_stdin(
             &["-d", "postgres"],
             &format!("\\connect {url}\nSELECT current_user || '|' || current_database();\n"),

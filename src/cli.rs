@@ -167,6 +167,26 @@ pub enum Command {
         after_help = "Examples:\n  envgen keygen                      # the default identity\n  envgen keygen -o ci-identity.txt"
     )]
     Keygen(KeygenArgs),
+
+    /// Print a shell completion script, generated from this command line.
+    #[command(
+        after_help = "Install:\n  envgen completions bash > ~/.local/share/bash-completion/completions/envgen\n  envgen completions zsh > \"${fpath[1]}/_envgen\"\n  envgen completions fish > ~/.config/fish/completions/envgen.fish"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), generated from this command line.
+    #[command(
+        after_help = "Install:\n  envgen man > ~/.local/share/man/man1/envgen.1 && man envgen"
+    )]
+    Man,
+}
+
+/// Arguments of `envgen completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `envgen init`.

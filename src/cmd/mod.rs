@@ -19,6 +19,7 @@ mod render;
 mod rollback;
 mod rotate;
 mod set;
+mod shell;
 mod textconv;
 mod whoami;
 
@@ -68,6 +69,8 @@ pub fn run(
         Command::Textconv(args) => {
             return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
         }
+        Command::Completions(args) => return shell::completions(args.shell, out).map(ok),
+        Command::Man => return shell::man(out).map(ok),
         _ => {}
     }
     let env = env::ProcessEnv::read();
@@ -99,7 +102,9 @@ pub fn run(
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
-        Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
+        Command::Keygen(_) | Command::Textconv(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -103,6 +103,7 @@ pub(super) fn run(
             provenance("rotate", &opened.actor),
             var.rotation.history,
         );
+        vault.mark_rotated(&var.name);
     }
     if args.all {
         // A rotation of everything is what follows a leak or a departure: what the old

@@ -168,6 +168,17 @@ pub enum Command {
     )]
     Keygen(KeygenArgs),
 
+    /// Search files (and with --git, every blob in the history) for the vault's values.
+    ///
+    /// Looks for the actual values (current and previous, hashes, derived values) as they
+    /// are and base64-, base64url-, hex-, URL- and JSON-encoded. Prints where each was found
+    /// and the variable's name, never the value; exits 1 when anything is found. Follows
+    /// .gitignore and skips .git and binary files, like ripgrep.
+    #[command(
+        after_help = "Examples:\n  envgen scan                  # the current directory\n  envgen scan --git            # and every blob of the repository's history\n  envgen scan --install-hook   # refuse commits that hold a value (pre-commit hook)"
+    )]
+    Scan(ScanArgs),
+
     /// Print a shell completion script, generated from this command line.
     #[command(
         after_help = "Install:\n  envgen completions bash > ~/.local/share/bash-completion/completions/envgen\n  envgen completions zsh > \"${fpath[1]}/_envgen\"\n  envgen completions fish > ~/.config/fish/completions/envgen.fish"
@@ -179,6 +190,30 @@ pub enum Command {
         after_help = "Install:\n  envgen man > ~/.local/share/man/man1/envgen.1 && man envgen"
     )]
     Man,
+}
+
+/// Arguments of `envgen scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to search [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Also search every blob in the history of the git repository (all branches and tags).
+    #[arg(long)]
+    pub git: bool,
+
+    /// Search the staged content of the staged files only (what the pre-commit hook runs).
+    #[arg(long, conflicts_with_all = ["paths", "git", "install_hook"])]
+    pub staged: bool,
+
+    /// Install a git pre-commit hook that runs `envgen scan --staged`.
+    #[arg(long, conflicts_with_all = ["paths", "git"])]
+    pub install_hook: bool,
+
+    /// With --install-hook, replace another existing pre-commit hook.
+    #[arg(long, requires = "install_hook")]
+    pub force: bool,
 }
 
 /// Arguments of `envgen completions`.

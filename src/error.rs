@@ -241,6 +241,24 @@ pub enum Error {
     /// `render` would print secrets to a terminal.
     #[error("refusing to print secrets to a terminal")]
     Terminal,
+    /// A git command envgen runs failed.
+    #[error("cannot {action}: git {args} failed in {dir}: {detail}")]
+    Git {
+        /// What envgen was doing.
+        action: &'static str,
+        /// The git arguments (never a value).
+        args: String,
+        /// The directory it ran in.
+        dir: PathBuf,
+        /// git's first line of error output, or how it ended.
+        detail: String,
+    },
+    /// `scan --install-hook` found another pre-commit hook.
+    #[error("{path} already exists and is not envgen's hook; refusing to overwrite it")]
+    HookExists {
+        /// The hook file.
+        path: PathBuf,
+    },
     /// A file envgen would replace is not a regular file (a symbolic link, a directory, a
     /// FIFO or a device).
     #[error("{path} is {what}; refusing to write through it")]
@@ -480,6 +498,8 @@ impl Error {
             Error::Guarded { .. } => "if that is what you want, run again with --force and follow the steps printed afterwards; \
                  --dry-run shows what would change"
                 .into(),
+            Error::Git { .. } => "run envgen inside the git repository (the directory that holds .git), with git on PATH".into(),
+            Error::HookExists { .. } => "pass --force to replace it, or add the line `envgen scan --staged || exit 1` to it yourself".into(),
             Error::Terminal => "redirect or pipe it (envgen render > .env, x=$(envgen get NAME)), use render --output FILE, or pass --force to show the secret on screen".into(),
             Error::NotARegularFile { .. } => "write to a regular file (or a FIFO or device, for output), or remove what stands at that path first".into(),
             Error::VaultRetired { .. } => "restore the current vault from your team (git log vault/); then rotate the secrets the former member could read. Only if you are sure, run again with --accept-vault".into(),

@@ -11,6 +11,7 @@
 //! - [`files`]: atomic writes, output into FIFOs and devices, no symlinks followed, bounded
 //!   reads; [`journal`]: this machine's record of operations, outside the repository;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
+//! - [`scan`]: the actual values, in the forms they leak in, searched in files and history;
 //! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
 //!   as compose does (for `import` and `diff`);
 //! - [`cli`] and [`cmd`]: the command line and the commands; [`error`]: every message.
@@ -33,6 +34,7 @@ pub mod hash;
 pub mod journal;
 pub mod render;
 pub mod resolve;
+pub mod scan;
 pub mod schema;
 pub mod scram;
 pub mod secret;

@@ -9,6 +9,7 @@ mod diff;
 mod env;
 mod exec;
 mod get;
+mod git;
 mod history;
 mod import;
 mod init;
@@ -18,6 +19,7 @@ mod recipients;
 mod render;
 mod rollback;
 mod rotate;
+mod scan;
 mod set;
 mod shell;
 mod textconv;
@@ -102,6 +104,7 @@ pub fn run(
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
+        Command::Scan(args) => scan::run(&ctx, &args, out, err),
         Command::Keygen(_) | Command::Textconv(_) | Command::Completions(_) | Command::Man => {
             unreachable!("handled above")
         }

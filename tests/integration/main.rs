@@ -10,4 +10,5 @@ mod leaks;
 mod parsers;
 mod rotation;
 mod services;
+mod team;
 mod testkit;

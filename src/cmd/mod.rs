@@ -15,6 +15,7 @@ mod import;
 mod init;
 mod keygen;
 mod list;
+mod merge;
 mod recipients;
 mod render;
 mod rollback;
@@ -71,6 +72,12 @@ pub fn run(
         Command::Textconv(args) => {
             return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
         }
+        Command::MergeDriver(args) => {
+            return merge::run(args, &cli.identity, &env::ProcessEnv::read(), err).map(ok);
+        }
+        Command::Git(crate::cli::GitCommand::Setup) => {
+            return merge::setup(cli.vault.as_deref(), out).map(ok);
+        }
         Command::Completions(args) => return shell::completions(args.shell, out).map(ok),
         Command::Man => return shell::man(out).map(ok),
         _ => {}
@@ -105,9 +112,12 @@ pub fn run(
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
         Command::Scan(args) => scan::run(&ctx, &args, out, err),
-        Command::Keygen(_) | Command::Textconv(_) | Command::Completions(_) | Command::Man => {
-            unreachable!("handled above")
-        }
+        Command::Keygen(_)
+        | Command::Textconv(_)
+        | Command::Completions(_)
+        | Command::Man
+        | Command::MergeDriver(_)
+        | Command::Git(_) => unreachable!("handled above"),
     }
 }
 
@@ -202,8 +212,13 @@ impl Context {
         vault.check_schema(&self.schema.name, path)?;
         let lineage = vault.lineage_hash();
         let replace = self.accept_vault
-            || pins.check(path, &lineage, vault.generation, &vault.predecessors)?
-                == Seen::Successor;
+            || pins.check(
+                path,
+                &lineage,
+                vault.generation,
+                &vault.predecessors,
+                &vault.merged_from,
+            )? == Seen::Successor;
         pins.record(
             path,
             &lineage,

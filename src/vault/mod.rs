@@ -20,6 +20,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod merge;
 pub mod passphrase;
 pub mod pin;
 pub mod store;
@@ -44,9 +45,9 @@ use store::VaultFiles;
 /// The plaintext format tag written in every vault.
 const FORMAT: &str = "envgen-vault/1";
 /// Predecessor lineages a vault remembers.
-const MAX_PREDECESSORS: usize = 32;
+pub(crate) const MAX_PREDECESSORS: usize = 32;
 /// Removed recipients a vault remembers.
-const MAX_REMOVALS: usize = 64;
+pub(crate) const MAX_REMOVALS: usize = 64;
 
 /// The decrypted content of a vault.
 #[derive(Debug, Serialize, Deserialize)]
@@ -78,10 +79,25 @@ pub struct Vault {
     fingerprint_key: SecretString,
     /// Stored values by variable name.
     pub variables: BTreeMap<String, Entry>,
+    /// When this vault was made by merging two branches (`envgen merge-driver`), the lineage
+    /// hash and generation of each side: a machine pinned to either one accepts the merge as
+    /// a descendant (see [`pin`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<Parent>,
     /// Recipients removed from this vault, newest first, with the secrets each could read
     /// that were not rotated since (see [`Vault::record_removal`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removals: Vec<Removal>,
+}
+
+/// One side of a merge: its lineage hash and generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parent {
+    /// The hex SHA-256 of the side's lineage secret.
+    pub lineage: String,
+    /// The side's generation.
+    pub generation: u64,
 }
 
 /// A recipient removed from the vault: who, when, and which secrets it could read that have
@@ -249,6 +265,7 @@ impl Vault {
             predecessors: Vec::new(),
             fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
+            merged_from: Vec::new(),
             removals: Vec::new(),
         }
     }

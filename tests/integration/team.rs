@@ -48,7 +48,7 @@ pub fn git_command(s: &Sandbox, args: &[&str]) -> Command {
 pub fn repo() -> Sandbox {
     let s = Sandbox::new();
     s.run(&["init"]).ok();
-    s.write(".gitignore", "home/\nid.txt\n*.txt\n*.log\n");
+    s.write(".gitignore", "home*/\nid.txt\n*.txt\n*.log\n");
     git(&s, &["init", "-q", "-b", "main"]);
     git(&s, &["add", "-A"]);
     git(&s, &["commit", "-qm", "init"]);
@@ -188,4 +188,258 @@ fn the_pre_commit_hook_refuses_staged_values_and_keeps_other_hooks() {
             .unwrap()
             .contains("scan --staged")
     );
+}
+
+/// envgen run by another machine: the same identity, its own HOME (its own pins).
+fn run_on(s: &Sandbox, home: &str, args: &[&str]) -> crate::testkit::Run {
+    let out = s.command(args).env("HOME", s.path(home)).output().unwrap();
+    crate::testkit::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A repository set up with `envgen git setup`, the set-up committed, and a branch `a`.
+fn team_repo() -> Sandbox {
+    let s = repo();
+    let setup = s.run(&["git", "setup"]).ok();
+    assert!(
+        setup.contains(".gitattributes: added `vault/*.age merge=envgen diff=envgen`"),
+        "{setup}"
+    );
+    let again = s.run(&["git", "setup"]).ok();
+    assert!(
+        !again.contains("added"),
+        "running it again changes nothing: {again}"
+    );
+    assert_eq!(
+        git(&s, &["config", "merge.envgen.driver"]).trim(),
+        "envgen merge-driver %O %A %B %P"
+    );
+    git(&s, &["add", ".gitattributes"]);
+    git(&s, &["commit", "-qm", "envgen git setup"]);
+    git(&s, &["branch", "a"]);
+    s
+}
+
+/// Commits everything on the current branch.
+fn commit(s: &Sandbox, message: &str) {
+    git(s, &["add", "-A"]);
+    git(s, &["commit", "-qm", message]);
+}
+
+/// Does `work` on branch `a` as machine `home-a`, then returns to main.
+fn on_branch_a(s: &Sandbox, work: &[&[&str]]) {
+    git(s, &["checkout", "-q", "a"]);
+    for args in work {
+        let run = run_on(s, "home-a", args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    commit(s, "on a");
+    git(s, &["checkout", "-q", "main"]);
+}
+
+fn merge_a(s: &Sandbox) -> std::process::Output {
+    git_command(s, &["merge", "--no-edit", "a"])
+        .env("HOME", s.path("home-main"))
+        .output()
+        .unwrap()
+}
+
+fn get_on(s: &Sandbox, home: &str, name: &str) -> String {
+    let run = run_on(s, home, &["get", name]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn a_real_git_merge_of_different_variables_is_accepted_by_both_machines() {
+    let s = team_repo();
+    // Machine "a" has seen branch a only; machine "main" (which merges) main only.
+    let old_redis = get_on(&s, "home-main", "REDIS_PASSWORD");
+    on_branch_a(
+        &s,
+        &[&["rotate", "REDIS_PASSWORD"], &["rotate", "REDIS_PASSWORD"]],
+    );
+    let redis_a = {
+        git(&s, &["checkout", "-q", "a"]);
+        let v = get_on(&s, "home-a", "REDIS_PASSWORD");
+        git(&s, &["checkout", "-q", "main"]);
+        v
+    };
+    let run = run_on(&s, "home-main", &["rotate", "SEARXNG_SECRET"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let searx_main = get_on(&s, "home-main", "SEARXNG_SECRET");
+    commit(&s, "on main");
+
+    let merged = merge_a(&s);
+    let stderr = String::from_utf8_lossy(&merged.stderr).into_owned()
+        + &String::from_utf8_lossy(&merged.stdout);
+    assert!(merged.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("envgen: merged vault/alecia.age per variable")
+            && stderr.contains("from the other branch: REDIS_PASSWORD, REDIS_URL")
+                | stderr.contains("from the other branch: REDIS_PASSWORD"),
+        "{stderr}"
+    );
+    assert!(git(&s, &["status", "--porcelain"]).trim().is_empty());
+
+    // Both machines accept the merge; each value comes from the branch that changed it.
+    for home in ["home-main", "home-a"] {
+        assert_eq!(get_on(&s, home, "REDIS_PASSWORD"), redis_a, "{home}");
+        assert_eq!(get_on(&s, home, "SEARXNG_SECRET"), searx_main, "{home}");
+    }
+    // REDIS_PASSWORD's history holds both of branch a's previous values.
+    let history = s.run(&["history", "REDIS_PASSWORD"]).ok();
+    assert!(history.lines().count() >= 3, "{history}");
+    assert_ne!(old_redis, redis_a);
+    let text = s.run(&["textconv", "vault/alecia.age"]).ok();
+    assert!(
+        text.contains("generation 4"),
+        "max(2 on main, 3 on a) + 1: {text}"
+    );
+}
+
+#[test]
+fn the_same_variable_changed_on_both_branches_is_a_conflict_that_names_it() {
+    let s = team_repo();
+    on_branch_a(
+        &s,
+        &[
+            &["rotate", "REDIS_PASSWORD"],
+            &["rotate", "HOCUSPOCUS_SECRET"],
+        ],
+    );
+    run_on(&s, "home-main", &["rotate", "REDIS_PASSWORD"]);
+    commit(&s, "on main");
+    let ours = s.read("vault/alecia.age");
+    let merged = merge_a(&s);
+    assert!(!merged.status.success());
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    let stdout = String::from_utf8_lossy(&merged.stdout);
+    assert!(
+        stderr.contains(
+            "error: cannot merge vault/alecia.age: REDIS_PASSWORD changed differently on both sides"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("HOCUSPOCUS_SECRET changed"), "{stderr}");
+    assert!(
+        stdout.contains("CONFLICT") && stdout.contains("vault/alecia.age"),
+        "{stdout}"
+    );
+    assert_eq!(
+        s.read("vault/alecia.age"),
+        ours,
+        "the file is left as it was"
+    );
+    git(&s, &["merge", "--abort"]);
+}
+
+#[test]
+fn recipients_added_on_one_branch_and_a_rotation_on_the_other_merge() {
+    let s = team_repo();
+    let bob = {
+        s.run(&["keygen", "-o", "bob.txt"]).ok();
+        let text = String::from_utf8(s.read("bob.txt")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_string()
+    };
+    on_branch_a(&s, &[&["recipients", "add", &bob]]);
+    run_on(&s, "home-main", &["rotate", "REDIS_PASSWORD"]);
+    let redis = get_on(&s, "home-main", "REDIS_PASSWORD");
+    commit(&s, "rotation on main");
+    let merged = merge_a(&s);
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    // Bob can read the merged vault, with main's rotation in it.
+    let as_bob = s
+        .command(&["get", "REDIS_PASSWORD"])
+        .env("HOME", s.path("home-bob"))
+        .env("ENVGEN_IDENTITY", s.path("bob.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&as_bob.stdout), redis);
+    let listed = s.run(&["recipients", "list"]).ok();
+    assert!(listed.contains(&bob), "{listed}");
+    // The recipients file agrees with the vault: the next write needs no --update-recipients.
+    run_on(&s, "home-a", &["rotate", "SEARXNG_SECRET"]);
+    s.run(&["rotate", "SEARXNG_SECRET"]).ok();
+}
+
+#[test]
+fn a_removal_on_one_branch_wins_and_exposes_what_the_other_branch_changed() {
+    let s = team_repo();
+    s.run(&["keygen", "-o", "bob.txt"]).ok();
+    let bob = String::from_utf8(s.read("bob.txt"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    run_on(&s, "home-main", &["recipients", "add", &bob]);
+    commit(&s, "bob joins");
+    git(&s, &["branch", "-f", "a"]);
+    // Branch a removes Bob (a new lineage) and rotates one secret; main rotates another,
+    // which Bob can still read there.
+    on_branch_a(
+        &s,
+        &[
+            &["recipients", "remove", &bob],
+            &["rotate", "REDIS_PASSWORD"],
+        ],
+    );
+    run_on(&s, "home-main", &["rotate", "HOCUSPOCUS_SECRET"]);
+    commit(&s, "rotation on main");
+    let merged = merge_a(&s);
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(merged.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("stays removed; rotation is due"),
+        "{stderr}"
+    );
+    assert!(!s.run(&["recipients", "list"]).ok().contains(&bob));
+    // Machines pinned to either lineage follow the merge.
+    for home in ["home-main", "home-a"] {
+        let check = run_on(&s, home, &["check"]);
+        assert!(
+            check
+                .stdout
+                .contains("exposed HOCUSPOCUS_SECRET: readable by"),
+            "{home}: {}{}",
+            check.stdout,
+            check.stderr
+        );
+    }
+    let check = s.run(&["check"]).stdout;
+    assert!(!check.contains("exposed REDIS_PASSWORD"), "{check}");
+}
+
+#[test]
+fn a_forged_vault_on_a_branch_is_not_merged() {
+    let s = team_repo();
+    git(&s, &["checkout", "-q", "a"]);
+    std::fs::remove_file(s.path("vault/alecia.age")).unwrap();
+    std::fs::remove_file(s.path("vault/alecia.recipients")).unwrap();
+    // A new vault with the same recipients: valid age, unknown lineage.
+    let other = run_on(&s, "home-forger", &["init"]);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    commit(&s, "forged");
+    git(&s, &["checkout", "-q", "main"]);
+    run_on(&s, "home-main", &["rotate", "REDIS_PASSWORD"]);
+    commit(&s, "on main");
+    let merged = merge_a(&s);
+    assert!(!merged.status.success());
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(
+        stderr.contains("theirs is not a version of this vault"),
+        "{stderr}"
+    );
+    git(&s, &["merge", "--abort"]);
 }

@@ -5,6 +5,7 @@
 //! names that changed); notes for the person at the terminal go to stderr.
 
 mod check;
+mod checkout;
 mod diff;
 mod env;
 mod exec;
@@ -211,14 +212,26 @@ impl Context {
         let vault = &opened.vault;
         vault.check_schema(&self.schema.name, path)?;
         let lineage = vault.lineage_hash();
-        let replace = self.accept_vault
-            || pins.check(
-                path,
-                &lineage,
-                vault.generation,
-                &vault.predecessors,
-                &vault.merged_from,
-            )? == Seen::Successor;
+        let seen = pins.check(
+            path,
+            &lineage,
+            vault.generation,
+            &vault.predecessors,
+            &vault.merged_from,
+        );
+        let replace = match seen {
+            _ if self.accept_vault => true,
+            Ok(seen) => seen == Seen::Successor,
+            // An older version that git itself checked out (another branch), from a
+            // repository whose history holds the newest version seen here: accepted,
+            // and the pin keeps the newest generation.
+            Err(Error::VaultRolledBack { seen, .. })
+                if checkout::committed_in_history(self, path, &ciphertext, &lineage, seen) =>
+            {
+                false
+            }
+            Err(e) => return Err(e),
+        };
         pins.record(
             path,
             &lineage,
@@ -229,8 +242,16 @@ impl Context {
         Ok(opened)
     }
 
-    /// Writes the vault (a new generation) and remembers it as the latest seen here.
+    /// Writes the vault (a new generation) and remembers it as the latest seen here. The
+    /// new generation is above every one seen here of its lineage, so a write on a branch
+    /// checked out at an older version never looks like a rollback of the newer one.
     fn save(&self, vault: &mut Vault) -> Result<()> {
+        if let Some(seen) = self
+            .pins()?
+            .generation(&self.files.vault, &vault.lineage_hash())
+        {
+            vault.generation = vault.generation.max(seen);
+        }
         vault.save(&self.files)?;
         self.pins()?.record(
             &self.files.vault,

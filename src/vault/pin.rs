@@ -129,6 +129,14 @@ impl Pins {
         Ok(Seen::Known)
     }
 
+    /// The highest generation seen at `vault` when its pinned lineage is `lineage`.
+    pub fn generation(&self, vault: &Path, lineage: &str) -> Option<u64> {
+        self.pins
+            .get(&key(vault))
+            .filter(|pin| pin.lineage == lineage)
+            .map(|pin| pin.generation)
+    }
+
     /// Records a vault and the lineages it left behind (`predecessors`); with `replace`,
     /// even one of another lineage or an older generation. Returns whether the file changed.
     pub fn record(

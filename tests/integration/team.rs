@@ -443,3 +443,41 @@ fn a_forged_vault_on_a_branch_is_not_merged() {
     );
     git(&s, &["merge", "--abort"]);
 }
+
+#[test]
+fn git_checkout_of_an_older_branch_works_and_a_file_swapped_behind_gits_back_does_not() {
+    let s = repo();
+    git(&s, &["checkout", "-qb", "feature"]);
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    commit(&s, "two rotations on feature"); // generation 3
+    git(&s, &["checkout", "-q", "main"]); // generation 1, older than what was seen
+    let main_value = s.run(&["get", "REDIS_PASSWORD"]).ok();
+    // A write here goes above everything seen, so the other branch is older in turn.
+    s.run(&["rotate", "SEARXNG_SECRET"]).ok();
+    commit(&s, "rotation on main");
+    git(&s, &["checkout", "-q", "feature"]);
+    assert_ne!(s.run(&["get", "REDIS_PASSWORD"]).ok(), main_value);
+    git(&s, &["checkout", "-q", "main"]);
+    s.run(&["list"]).ok();
+
+    // The first version, copied over the file behind git's back: refused.
+    let first = git_command(&s, &["show", "main~1:vault/alecia.age"])
+        .output()
+        .unwrap()
+        .stdout;
+    let current = s.read("vault/alecia.age");
+    std::fs::write(s.path("vault/alecia.age"), &first).unwrap();
+    let err = s.run(&["get", "REDIS_PASSWORD"]).fails();
+    assert!(err.contains("it was rolled back"), "{err}");
+    std::fs::write(s.path("vault/alecia.age"), &current).unwrap();
+    s.run(&["get", "REDIS_PASSWORD"]).ok();
+
+    // A newer version seen here but discarded (never committed): the branch is refused,
+    // since the repository does not hold what this machine saw.
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    git(&s, &["checkout", "-q", "--", "vault/alecia.age"]);
+    let err = s.run(&["get", "REDIS_PASSWORD"]).fails();
+    assert!(err.contains("it was rolled back"), "{err}");
+    assert!(err.contains("--accept-vault"), "{err}");
+}

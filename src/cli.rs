@@ -179,6 +179,108 @@ pub enum Command {
         after_help = "Examples:\n  envgen keygen                      # the default identity\n  envgen keygen -o ci-identity.txt"
     )]
     Keygen(KeygenArgs),
+
+    /// Search files (and with --git, every blob in the history) for the vault's values.
+    ///
+    /// Looks for the actual values (current and previous, hashes, derived values) as they
+    /// are and base64-, base64url-, hex-, URL- and JSON-encoded. Prints where each was found
+    /// and the variable's name, never the value; exits 1 when anything is found. Follows
+    /// .gitignore and skips .git and binary files, like ripgrep.
+    #[command(
+        after_help = "Examples:\n  envgen scan                  # the current directory\n  envgen scan --git            # and every blob of the repository's history\n  envgen scan --install-hook   # refuse commits that hold a value (pre-commit hook)"
+    )]
+    Scan(ScanArgs),
+
+    /// Set up this git repository for vaults: the merge driver and the diff filter.
+    #[command(subcommand)]
+    Git(GitCommand),
+
+    /// Merge two versions of a vault per variable (git's merge driver; see `envgen git setup`).
+    ///
+    /// Decrypts the common base and both sides with the identity in use. A variable changed
+    /// on one side takes that side's value; changed differently on both, it is a conflict
+    /// that names the variable, and the file is left as it was (non-zero exit).
+    #[command(
+        name = "merge-driver",
+        after_help = "Set-up (what `envgen git setup` writes):\n  echo 'vault/*.age merge=envgen diff=envgen' >> .gitattributes\n  git config merge.envgen.driver 'envgen merge-driver %O %A %B %P'"
+    )]
+    MergeDriver(MergeDriverArgs),
+
+    /// Print a shell completion script, generated from this command line.
+    #[command(
+        after_help = "Install:\n  envgen completions bash > ~/.local/share/bash-completion/completions/envgen\n  envgen completions zsh > \"${fpath[1]}/_envgen\"\n  envgen completions fish > ~/.config/fish/completions/envgen.fish"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), generated from this command line.
+    #[command(
+        after_help = "Install:\n  envgen man > ~/.local/share/man/man1/envgen.1 && man envgen"
+    )]
+    Man,
+}
+
+/// Arguments of `envgen scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to search [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Also search every blob in the history of the git repository (all branches and tags).
+    #[arg(long)]
+    pub git: bool,
+
+    /// Search the staged content of the staged files only (what the pre-commit hook runs).
+    #[arg(long, conflicts_with_all = ["paths", "git", "install_hook"])]
+    pub staged: bool,
+
+    /// Install a git pre-commit hook that runs `envgen scan --staged`.
+    #[arg(long, conflicts_with_all = ["paths", "git"])]
+    pub install_hook: bool,
+
+    /// With --install-hook, replace another existing pre-commit hook.
+    #[arg(long, requires = "install_hook")]
+    pub force: bool,
+}
+
+/// The subcommands of `envgen git`.
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// Write the .gitattributes lines and the repository's git config for the vault files.
+    ///
+    /// `.gitattributes` gains `vault/*.age merge=envgen diff=envgen` and
+    /// `vault/*.recipients merge=envgen-recipients` (commit it); the
+    /// repository's config gains the merge driver and the textconv diff filter (each clone
+    /// runs this once). Running it again changes nothing.
+    Setup,
+}
+
+/// Arguments of `envgen merge-driver` (git passes them as %O %A %B %P).
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor's version (%O).
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// Our version (%A): the merge is written here.
+    #[arg(value_name = "OURS")]
+    pub ours: PathBuf,
+    /// Their version (%B).
+    #[arg(value_name = "THEIRS")]
+    pub theirs: PathBuf,
+    /// The vault's path in the repository (%P), for messages.
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Merge a `.recipients` file instead of a vault (a removal on either side wins).
+    #[arg(long)]
+    pub recipients: bool,
+}
+
+/// Arguments of `envgen completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `envgen init`.

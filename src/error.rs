@@ -241,6 +241,42 @@ pub enum Error {
     /// `render` would print secrets to a terminal.
     #[error("refusing to print secrets to a terminal")]
     Terminal,
+    /// A git command envgen runs failed.
+    #[error("cannot {action}: git {args} failed in {dir}: {detail}")]
+    Git {
+        /// What envgen was doing.
+        action: &'static str,
+        /// The git arguments (never a value).
+        args: String,
+        /// The directory it ran in.
+        dir: PathBuf,
+        /// git's first line of error output, or how it ended.
+        detail: String,
+    },
+    /// The merge driver found variables changed differently on both branches.
+    #[error("cannot merge {path}: {}", variables.iter().map(|(n, w)| format!("{n} {w}")).collect::<Vec<_>>().join("; "))]
+    MergeConflict {
+        /// The vault's path in the repository.
+        path: PathBuf,
+        /// Each variable and what happened to it.
+        variables: Vec<(String, &'static str)>,
+    },
+    /// The merge driver was given a side that does not descend from the common base.
+    #[error(
+        "cannot merge {path}: {side} is not a version of this vault (another lineage, not a successor of the common version): another vault, or a forged one"
+    )]
+    MergeUnrelated {
+        /// The vault's path in the repository.
+        path: PathBuf,
+        /// `ours` or `theirs`.
+        side: &'static str,
+    },
+    /// `scan --install-hook` found another pre-commit hook.
+    #[error("{path} already exists and is not envgen's hook; refusing to overwrite it")]
+    HookExists {
+        /// The hook file.
+        path: PathBuf,
+    },
     /// A file envgen would replace is not a regular file (a symbolic link, a directory, a
     /// FIFO or a device).
     #[error("{path} is {what}; refusing to write through it")]
@@ -566,6 +602,14 @@ impl Error {
             Error::Guarded { .. } => "if that is what you want, run again with --force and follow the steps printed afterwards; \
                  --dry-run shows what would change"
                 .into(),
+            Error::Git { .. } => "run envgen inside the git repository (the directory that holds .git), with git on PATH".into(),
+            Error::MergeConflict { path, variables } => format!(
+                "keep one side (git checkout --ours {0}, or --theirs), git add it, then redo the other side's change with envgen (e.g. envgen rotate {1}); the file was left as it was",
+                path.display(),
+                variables.first().map(|(n, _)| n.as_str()).unwrap_or("NAME"),
+            ),
+            Error::MergeUnrelated { .. } => "check where that branch's vault came from (git log -p --textconv on it); if it is really yours, replace the file with it deliberately and run envgen with --accept-vault".into(),
+            Error::HookExists { .. } => "pass --force to replace it, or add the line `envgen scan --staged || exit 1` to it yourself".into(),
             Error::Terminal => "redirect or pipe it (envgen render > .env, x=$(envgen get NAME)), use render --output FILE, or pass --force to show the secret on screen".into(),
             Error::NotARegularFile { .. } => "write to a regular file (or a FIFO or device, for output), or remove what stands at that path first".into(),
             Error::VaultRetired { .. } => "restore the current vault from your team (git log vault/); then rotate the secrets the former member could read. Only if you are sure, run again with --accept-vault".into(),

@@ -15,6 +15,7 @@
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
 //! - [`catalogue`]: what each upstream service requires, bundled data parsed on demand;
 //!   [`infer`]: a schema from a compose file;
+//! - [`scan`]: the actual values, in the forms they leak in, searched in files and history;
 //! - [`compose`]: variable references in compose files; [`dotenv`]: reading an existing `.env`
 //!   as compose does (for `import` and `diff`);
 //! - [`cli`] and [`cmd`]: the command line and the commands; [`error`]: every message.
@@ -41,6 +42,7 @@ pub mod jwt;
 pub mod keypair;
 pub mod render;
 pub mod resolve;
+pub mod scan;
 pub mod schema;
 pub mod scram;
 pub mod secret;

@@ -1,4 +1,5 @@
-//! `envgen check`: is every value present and younger than its `max_age`? For cron and CI.
+//! `envgen check`: is every value present, younger than its `max_age`, and unknown to every
+//! removed recipient (rotated since the removal)? For cron and CI.
 //! With `--compose`: does the schema provide every variable the compose files require?
 
 use std::fmt;
@@ -82,7 +83,20 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
             overdue.push((var.name.as_str(), entry.rotated.as_str(), max_age, over));
         }
     }
-    let ok = missing.is_empty() && overdue.is_empty() && nonconforming.is_empty();
+    // Secrets a removed recipient could read and that were not rotated since.
+    let exposures = vault.exposures();
+    let exposed: Vec<(&str, &crate::vault::Removal, bool)> = ctx
+        .schema
+        .variables()
+        .iter()
+        .filter_map(|v| {
+            exposures
+                .get(v.name.as_str())
+                .map(|r| (v.name.as_str(), *r, v.rotation.impact.is_guarded()))
+        })
+        .collect();
+    let ok =
+        missing.is_empty() && overdue.is_empty() && nonconforming.is_empty() && exposed.is_empty();
     let text = if args.json {
         let overdue: Vec<_> = overdue
             .iter()
@@ -90,7 +104,13 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
                 json!({"name": name, "rotated": rotated, "max_age_seconds": max_age.as_secs(), "overdue_seconds": over.as_secs()})
             })
             .collect();
-        let mut result = json!({"ok": ok, "missing": missing, "overdue": overdue, "nonconforming": nonconforming});
+        let exposed: Vec<_> = exposed
+            .iter()
+            .map(|(name, removal, guarded)| {
+                json!({"name": name, "recipient": removal.recipient, "removed": removal.removed, "guarded": guarded})
+            })
+            .collect();
+        let mut result = json!({"ok": ok, "missing": missing, "overdue": overdue, "nonconforming": nonconforming, "exposed": exposed});
         if let Some(profile) = &ctx.schema.profile {
             result["profile"] = json!(profile);
         }
@@ -117,6 +137,13 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs, out: &mut dyn Write) -> Resul
         for name in &nonconforming {
             report.push_str(&format!(
                 "nonconforming {name}: the imported value does not match the schema's format: `envgen rotate {name}` when the service allows\n"
+            ));
+        }
+        for (name, removal, guarded) in &exposed {
+            let force = if *guarded { "--force " } else { "" };
+            report.push_str(&format!(
+                "exposed {name}: readable by {}, removed {}, and not rotated since: `envgen rotate {force}{name}`\n",
+                removal.recipient, removal.removed,
             ));
         }
         if ok {

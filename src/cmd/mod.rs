@@ -5,21 +5,26 @@
 //! names that changed); notes for the person at the terminal go to stderr.
 
 mod check;
+mod checkout;
 mod diff;
 mod env;
 mod exec;
 mod get;
+mod git;
 mod history;
 mod import;
 mod init;
 mod keygen;
 mod list;
+mod merge;
 mod recipients;
 mod render;
 mod rollback;
 mod rotate;
+mod scan;
 mod schema;
 mod set;
+mod shell;
 mod textconv;
 mod whoami;
 
@@ -70,6 +75,14 @@ pub fn run(
             return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
         }
         Command::Schema(command) => return schema::run(command, err).map(ok),
+        Command::MergeDriver(args) => {
+            return merge::run(args, &cli.identity, &env::ProcessEnv::read(), err).map(ok);
+        }
+        Command::Git(crate::cli::GitCommand::Setup) => {
+            return merge::setup(cli.vault.as_deref(), out).map(ok);
+        }
+        Command::Completions(args) => return shell::completions(args.shell, out).map(ok),
+        Command::Man => return shell::man(out).map(ok),
         _ => {}
     }
     let env = env::ProcessEnv::read();
@@ -112,9 +125,14 @@ pub fn run(
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
-        Command::Keygen(_) | Command::Textconv(_) | Command::Schema(_) => {
-            unreachable!("handled above")
-        }
+        Command::Scan(args) => scan::run(&ctx, &args, out, err),
+        Command::Keygen(_)
+        | Command::Textconv(_)
+        | Command::Schema(_)
+        | Command::Completions(_)
+        | Command::Man
+        | Command::MergeDriver(_)
+        | Command::Git(_) => unreachable!("handled above"),
     }
 }
 
@@ -210,13 +228,46 @@ impl Context {
         let mut pins = self.pins()?;
         let path = &self.files.vault;
         let sealed = open_vault(path)?;
-        let opened = self.decrypt_sealed(sealed, path)?;
+        let mut opened = self.decrypt_sealed(sealed, path)?;
+        opened.vault.check_schema(&self.schema.name, path)?;
+        let lineage = opened.vault.lineage_hash();
+        let seen = {
+            let vault = &opened.vault;
+            pins.check(
+                path,
+                &lineage,
+                vault.generation,
+                &vault.predecessors,
+                &vault.merged_from,
+            )
+        };
+        let replace = match seen {
+            _ if self.accept_vault => true,
+            Ok(seen) => seen == Seen::Successor,
+            // An older version that git itself checked out (another branch), from a
+            // repository whose history holds the newest version seen here: accepted,
+            // and the pin keeps the newest generation. The bytes compared with git are
+            // the bytes decrypted again here, so a file swapped in between is not used.
+            Err(Error::VaultRolledBack { seen, .. }) => {
+                let bytes = crate::files::read_capped(path, crate::files::limits::VAULT)
+                    .map_err(|e| Error::io("read", path, e))?;
+                let again = self.decrypt(&bytes, path)?;
+                let same = again.vault.lineage_hash() == lineage
+                    && again.vault.generation == opened.vault.generation;
+                if !(same && checkout::committed_in_history(self, path, &bytes, &lineage, seen)) {
+                    return Err(Error::VaultRolledBack {
+                        path: path.clone(),
+                        found: opened.vault.generation,
+                        seen,
+                        pins: self.env.pins().unwrap_or_default(),
+                    });
+                }
+                opened = again;
+                false
+            }
+            Err(e) => return Err(e),
+        };
         let vault = &opened.vault;
-        vault.check_schema(&self.schema.name, path)?;
-        let lineage = vault.lineage_hash();
-        let replace = self.accept_vault
-            || pins.check(path, &lineage, vault.generation, &vault.predecessors)?
-                == Seen::Successor;
         pins.record(
             path,
             &lineage,
@@ -227,8 +278,16 @@ impl Context {
         Ok(opened)
     }
 
-    /// Writes the vault (a new generation) and remembers it as the latest seen here.
+    /// Writes the vault (a new generation) and remembers it as the latest seen here. The
+    /// new generation is above every one seen here of its lineage, so a write on a branch
+    /// checked out at an older version never looks like a rollback of the newer one.
     fn save(&self, vault: &mut Vault) -> Result<()> {
+        if let Some(seen) = self
+            .pins()?
+            .generation(&self.files.vault, &vault.lineage_hash())
+        {
+            vault.generation = vault.generation.max(seen);
+        }
         vault.save(&self.files)?;
         self.pins()?.record(
             &self.files.vault,

@@ -27,6 +27,7 @@ pub(super) fn run(
         RecipientsCommand::Remove { recipients, rotate } => (recipients, true, *rotate),
     };
     let mut keys = Vec::with_capacity(given.len());
+    let mut exposed = Vec::new();
     for (i, text) in given.iter().enumerate() {
         keys.push(parse_recipient(text, || format!("recipient argument {}", i + 1))?.to_string());
     }
@@ -75,6 +76,10 @@ pub(super) fn run(
             // What the removed keys could read (the lineage secret among it) must not let
             // them make a vault this machine, or any machine that sees this one, accepts.
             vault.new_lineage();
+            exposed = secrets_in(ctx, vault);
+            for key in &changed {
+                vault.record_removal(key, exposed.clone());
+            }
         }
         ctx.save(vault)?;
         write_recipients(&ctx.files, &vault.recipients)?;
@@ -100,27 +105,90 @@ pub(super) fn run(
             ctx.files.vault.display(),
             vault.recipients.len()
         ));
+        if !exposed.is_empty() {
+            report.push_str(&format!(
+                "the removed key could read {} secret(s): {}\n",
+                exposed.len(),
+                exposed.join(", ")
+            ));
+        }
         emit(out, report.as_bytes())?;
     }
-    if !removing {
+    if !removing || exposed.is_empty() {
         return Ok(());
     }
+    let (guarded, free): (Vec<&String>, Vec<&String>) = exposed.iter().partition(|name| {
+        ctx.schema
+            .position(name)
+            .is_some_and(|i| ctx.schema.variables()[i].rotation.impact.is_guarded())
+    });
     if !then_rotate {
         note(
             err,
             "warning: removal is not revocation: whoever held a removed key may have kept the values it could read. \
-             Renew them with `envgen rotate --all` (or run this with --rotate), then the guarded ones with --force",
+             Renew them with `envgen rotate --all` (or run this with --rotate), then the guarded ones with --force; \
+             `envgen check` reports them until then",
         );
         return Ok(());
     }
-    let all = RotateArgs {
-        names: Vec::new(),
-        all: true,
-        dry_run: false,
-        force: false,
-        update_recipients: false,
-    };
-    rotate::run(ctx, &all, out, err)
+    if !free.is_empty() {
+        let rotate_free = RotateArgs {
+            names: free.into_iter().cloned().collect(),
+            all: false,
+            dry_run: false,
+            force: false,
+            update_recipients: false,
+        };
+        rotate::run(ctx, &rotate_free, out, err)?;
+    }
+    print_guarded(ctx, &guarded, err);
+    Ok(())
+}
+
+/// The generated secrets the vault holds (what a removed key could read), in schema order.
+/// Fixed values are not secret; derived values follow the secrets they are built from.
+fn secrets_in(ctx: &Context, vault: &crate::vault::Vault) -> Vec<String> {
+    ctx.schema
+        .variables()
+        .iter()
+        .filter(|v| v.kind.generator().is_some() && vault.variables.contains_key(&v.name))
+        .map(|v| v.name.clone())
+        .collect()
+}
+
+/// The guarded secrets still exposed, each with how to rotate it and its steps.
+fn print_guarded(ctx: &Context, guarded: &[&String], err: &mut dyn Write) {
+    if guarded.is_empty() {
+        return;
+    }
+    note(
+        err,
+        &format!(
+            "still exposed to the removed key ({}): their rotation needs an action in a service or breaks stored data; \
+             rotate each when ready (`envgen check` reports them until then):",
+            guarded.len()
+        ),
+    );
+    for name in guarded {
+        let Some(var) = ctx
+            .schema
+            .position(name)
+            .map(|i| &ctx.schema.variables()[i])
+        else {
+            continue;
+        };
+        let breaks = var.rotation.breaks.as_deref().unwrap_or("see the schema");
+        note(
+            err,
+            &format!(
+                "  {name} (impact {}: {breaks}): envgen rotate --force {name}",
+                var.rotation.impact.name()
+            ),
+        );
+        for (n, step) in var.rotation.steps.iter().enumerate() {
+            note(err, &format!("    {}. {step}", n + 1));
+        }
+    }
 }
 
 fn list(ctx: &Context, out: &mut dyn Write) -> Result<()> {

@@ -41,6 +41,8 @@ pub(super) fn run(
         var.rotation.history,
     );
     resign_tokens(schema, &mut opened.vault, &[index], &opened.actor);
+    // A value from before a recipient's removal is one that recipient may have kept.
+    opened.vault.mark_restored(&var.name, &restored_set);
     ctx.save(&mut opened.vault)?;
     ctx.journal(err, "rollback", &[var.name.as_str()], &opened.actor);
 

@@ -111,6 +111,7 @@ pub(super) fn run(
             provenance("rotate", &opened.actor),
             var.rotation.history,
         );
+        vault.mark_rotated(&var.name);
     }
     resign_tokens(schema, vault, &targets, &opened.actor);
     if args.all {

@@ -16,6 +16,15 @@ const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// `value` percent-encoded as `${NAME|url}` inserts it (for `scan`, which looks for it).
+pub fn url_encoded(value: &str) -> SecretBuf {
+    let mut out = SecretBuf::with_capacity(3 * value.len());
+    for piece in utf8_percent_encode(value, URL_ENCODE) {
+        out.push_str(piece);
+    }
+    out
+}
+
 /// How a reference's value is transformed before insertion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Filter {

@@ -20,6 +20,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod merge;
 pub mod passphrase;
 pub mod pin;
 pub mod store;
@@ -44,7 +45,9 @@ use store::VaultFiles;
 /// The plaintext format tag written in every vault.
 const FORMAT: &str = "envgen-vault/1";
 /// Predecessor lineages a vault remembers.
-const MAX_PREDECESSORS: usize = 32;
+pub(crate) const MAX_PREDECESSORS: usize = 32;
+/// Removed recipients a vault remembers.
+pub(crate) const MAX_REMOVALS: usize = 64;
 
 /// The decrypted content of a vault.
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,6 +79,39 @@ pub struct Vault {
     fingerprint_key: SecretString,
     /// Stored values by variable name.
     pub variables: BTreeMap<String, Entry>,
+    /// When this vault was made by merging two branches (`envgen merge-driver`), the lineage
+    /// hash and generation of each side: a machine pinned to either one accepts the merge as
+    /// a descendant (see [`pin`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<Parent>,
+    /// Recipients removed from this vault, newest first, with the secrets each could read
+    /// that were not rotated since (see [`Vault::record_removal`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals: Vec<Removal>,
+}
+
+/// One side of a merge: its lineage hash and generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parent {
+    /// The hex SHA-256 of the side's lineage secret.
+    pub lineage: String,
+    /// The side's generation.
+    pub generation: u64,
+}
+
+/// A recipient removed from the vault: who, when, and which secrets it could read that have
+/// not been rotated since. `check` reports those until they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Removal {
+    /// The removed public key.
+    pub recipient: String,
+    /// When it was removed (RFC 3339, UTC).
+    pub removed: String,
+    /// The secrets it could read whose value is still one it may have kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed: Vec<String>,
 }
 
 /// One stored value and its previous versions. Its `Debug` shows dates only.
@@ -229,6 +265,8 @@ impl Vault {
             predecessors: Vec::new(),
             fingerprint_key: SecretString::from(hex::encode(*key)),
             variables: BTreeMap::new(),
+            merged_from: Vec::new(),
+            removals: Vec::new(),
         }
     }
 
@@ -253,6 +291,48 @@ impl Vault {
         self.predecessors.truncate(MAX_PREDECESSORS);
         self.lineage = SecretString::from(hex::encode(random_key()));
         self.fingerprint_key = SecretString::from(hex::encode(random_key()));
+    }
+
+    /// Records that `recipient` was removed now, when it could read the secrets `exposed`.
+    pub fn record_removal(&mut self, recipient: &str, exposed: Vec<String>) {
+        self.removals.insert(
+            0,
+            Removal {
+                recipient: recipient.into(),
+                removed: now(),
+                exposed,
+            },
+        );
+        self.removals.truncate(MAX_REMOVALS);
+    }
+
+    /// `name` has a new value no removed recipient has seen.
+    pub fn mark_rotated(&mut self, name: &str) {
+        for removal in &mut self.removals {
+            removal.exposed.retain(|n| n != name);
+        }
+    }
+
+    /// `name` has again a value set at `set`: exposed again to every recipient removed at or
+    /// after that date (they could have read it).
+    pub fn mark_restored(&mut self, name: &str, set: &str) {
+        for removal in &mut self.removals {
+            // RFC 3339 UTC dates of one format compare as strings.
+            if removal.removed.as_str() >= set && !removal.exposed.iter().any(|n| n == name) {
+                removal.exposed.push(name.into());
+            }
+        }
+    }
+
+    /// Each secret still exposed to a removed recipient, with the (newest) removal.
+    pub fn exposures(&self) -> BTreeMap<&str, &Removal> {
+        let mut found = BTreeMap::new();
+        for removal in self.removals.iter().rev() {
+            for name in &removal.exposed {
+                found.insert(name.as_str(), removal);
+            }
+        }
+        found
     }
 
     /// Serializes to JSON through a sink that wipes every buffer it outgrows.
@@ -564,6 +644,27 @@ mod tests {
             2,
         );
         assert_eq!(shown(&full), ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn removals_track_exposed_secrets_until_rotated_or_restored() {
+        let mut vault = Vault::new("s", vec![]);
+        vault.record_removal("age1gone", vec!["A".into(), "B".into()]);
+        assert_eq!(
+            vault.exposures().keys().copied().collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        vault.mark_rotated("A");
+        assert_eq!(vault.exposures().keys().copied().collect::<Vec<_>>(), ["B"]);
+        // A value set before the removal, put back, is exposed again; a newer one is not.
+        vault.mark_restored("A", "2000-01-01T00:00:00Z");
+        vault.mark_restored("C", "9999-01-01T00:00:00Z");
+        assert_eq!(
+            vault.exposures().keys().copied().collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        let back = Vault::from_plaintext(&vault.to_plaintext(), Path::new("v")).unwrap();
+        assert_eq!(back.removals, vault.removals);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::files::{Existing, write_atomic};
+use crate::vault::Parent;
 
 /// What was seen of one vault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,14 +85,15 @@ impl Pins {
         Ok(Pins { path, pins })
     }
 
-    /// Compares a vault (its lineage hash, generation and predecessor lineages) with what
-    /// was seen at `vault`.
+    /// Compares a vault (its lineage hash, generation, predecessor lineages and, for a
+    /// merge, the sides it was merged from) with what was seen at `vault`.
     pub fn check(
         &self,
         vault: &Path,
         lineage: &str,
         generation: u64,
         predecessors: &[String],
+        merged_from: &[Parent],
     ) -> Result<Seen> {
         let Some(pin) = self.pins.get(&key(vault)) else {
             return Ok(Seen::FirstUse);
@@ -111,7 +113,12 @@ impl Pins {
                 pins: self.path.clone(),
             });
         }
-        if generation < pin.generation {
+        // A merge made from the version pinned here descends from it, whatever its
+        // generation: it names that (lineage, generation) as one of its sides.
+        let merged_from_pin = merged_from
+            .iter()
+            .any(|p| p.lineage == pin.lineage && p.generation == pin.generation);
+        if generation < pin.generation && !merged_from_pin {
             return Err(Error::VaultRolledBack {
                 path: vault.to_path_buf(),
                 found: generation,
@@ -120,6 +127,14 @@ impl Pins {
             });
         }
         Ok(Seen::Known)
+    }
+
+    /// The highest generation seen at `vault` when its pinned lineage is `lineage`.
+    pub fn generation(&self, vault: &Path, lineage: &str) -> Option<u64> {
+        self.pins
+            .get(&key(vault))
+            .filter(|pin| pin.lineage == lineage)
+            .map(|pin| pin.generation)
     }
 
     /// Records a vault and the lineages it left behind (`predecessors`); with `replace`,
@@ -178,13 +193,13 @@ mod tests {
         let mut pins = Pins::load(dir.path().join("state/pins.json")).unwrap();
         let vault = dir.path().join("v.age");
         let a = lineage_hash("lineage a");
-        assert_eq!(pins.check(&vault, &a, 3, &[]).unwrap(), Seen::FirstUse);
+        assert_eq!(pins.check(&vault, &a, 3, &[], &[]).unwrap(), Seen::FirstUse);
         assert!(pins.record(&vault, &a, 3, &[], false).unwrap());
         let mut pins = Pins::load(dir.path().join("state/pins.json")).unwrap();
-        assert_eq!(pins.check(&vault, &a, 3, &[]).unwrap(), Seen::Known);
-        assert_eq!(pins.check(&vault, &a, 4, &[]).unwrap(), Seen::Known);
+        assert_eq!(pins.check(&vault, &a, 3, &[], &[]).unwrap(), Seen::Known);
+        assert_eq!(pins.check(&vault, &a, 4, &[], &[]).unwrap(), Seen::Known);
         assert!(matches!(
-            pins.check(&vault, &a, 2, &[]),
+            pins.check(&vault, &a, 2, &[], &[]),
             Err(Error::VaultRolledBack {
                 found: 2,
                 seen: 3,
@@ -192,7 +207,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            pins.check(&vault, &lineage_hash("b"), 9, &[]),
+            pins.check(&vault, &lineage_hash("b"), 9, &[], &[]),
             Err(Error::VaultLineage { .. })
         ));
         assert!(
@@ -200,12 +215,38 @@ mod tests {
             "never lowered without replace"
         );
         assert!(pins.record(&vault, &a, 2, &[], true).unwrap());
-        assert_eq!(pins.check(&vault, &a, 2, &[]).unwrap(), Seen::Known);
+        assert_eq!(pins.check(&vault, &a, 2, &[], &[]).unwrap(), Seen::Known);
         assert!(
             !std::fs::read_to_string(dir.path().join("state/pins.json"))
                 .unwrap()
                 .contains("lineage a")
         );
+    }
+
+    #[test]
+    fn a_merge_naming_the_pinned_version_is_a_descendant_and_a_replay_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pins = Pins::load(dir.path().join("pins.json")).unwrap();
+        let vault = dir.path().join("v.age");
+        let a = lineage_hash("a");
+        pins.record(&vault, &a, 9, &[], false).unwrap();
+        let parent = |lineage: &str, generation| Parent {
+            lineage: lineage.into(),
+            generation,
+        };
+        let sides = [parent(&a, 9), parent(&a, 4)];
+        assert_eq!(pins.check(&vault, &a, 5, &[], &sides).unwrap(), Seen::Known);
+        // Another generation, or another lineage's generation 9, proves nothing.
+        let other = [parent(&a, 8), parent(&lineage_hash("b"), 9)];
+        assert!(matches!(
+            pins.check(&vault, &a, 5, &[], &other),
+            Err(Error::VaultRolledBack { .. })
+        ));
+        // A forged vault cannot name the pinned lineage: its own lineage differs.
+        assert!(matches!(
+            pins.check(&vault, &lineage_hash("forged"), 50, &[], &sides),
+            Err(Error::VaultLineage { .. })
+        ));
     }
 
     #[test]
@@ -218,21 +259,24 @@ mod tests {
         // The honest successor names the old lineage; any generation is accepted.
         let chain = [old.clone()];
         assert_eq!(
-            pins.check(&vault, &new, 6, &chain).unwrap(),
+            pins.check(&vault, &new, 6, &chain, &[]).unwrap(),
             Seen::Successor
         );
         pins.record(&vault, &new, 6, &chain, true).unwrap();
         let pins = Pins::load(dir.path().join("pins.json")).unwrap();
         // A vault of the old lineage, whatever its generation, is refused as retired.
         assert!(matches!(
-            pins.check(&vault, &old, 1000, &[]),
+            pins.check(&vault, &old, 1000, &[], &[]),
             Err(Error::VaultRetired { .. })
         ));
         // So is a new lineage that claims the retired one as its predecessor.
         assert!(matches!(
-            pins.check(&vault, &forged, 1000, &chain),
+            pins.check(&vault, &forged, 1000, &chain, &[]),
             Err(Error::VaultLineage { .. })
         ));
-        assert_eq!(pins.check(&vault, &new, 6, &chain).unwrap(), Seen::Known);
+        assert_eq!(
+            pins.check(&vault, &new, 6, &chain, &[]).unwrap(),
+            Seen::Known
+        );
     }
 }

@@ -668,6 +668,6 @@ fn list_and_check_speak_json() {
     let check: serde_json::Value = serde_json::from_str(&s.run(&["check", "--json"]).ok()).unwrap();
     assert_eq!(
         check,
-        serde_json::json!({"ok": true, "missing": [], "overdue": [], "nonconforming": []})
+        serde_json::json!({"ok": true, "missing": [], "overdue": [], "nonconforming": [], "exposed": []})
     );
 }

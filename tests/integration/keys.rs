@@ -154,7 +154,18 @@ fn remove_with_rotate_renews_the_free_secrets() {
         run.stdout
     );
     assert!(
-        run.stderr.contains("not rotated by --all (guarded"),
+        run.stdout.contains("the removed key could read")
+            && run.stdout.contains("REDIS_PASSWORD, ")
+            && run.stdout.contains("AP_ENCRYPTION_KEY"),
+        "every secret it could read is listed: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("still exposed to the removed key")
+            && run.stderr.contains("AP_ENCRYPTION_KEY (impact data")
+            && run
+                .stderr
+                .contains("envgen rotate --force AP_ENCRYPTION_KEY"),
         "{}",
         run.stderr
     );
@@ -163,6 +174,68 @@ fn remove_with_rotate_renews_the_free_secrets() {
         s.run(&["get", "AP_ENCRYPTION_KEY"]).ok(),
         guarded,
         "data keys need --force"
+    );
+
+    // Issue 13: check reports what the removed key can still use, until it is rotated.
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    let line = format!("exposed AP_ENCRYPTION_KEY: readable by {gone}, removed ");
+    assert!(check.stdout.contains(&line), "{}", check.stdout);
+    assert!(
+        !check.stdout.contains("exposed REDIS_PASSWORD"),
+        "{}",
+        check.stdout
+    );
+    let json = s.run(&["check", "--json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["exposed"][0]["recipient"], gone.as_str());
+    let names: Vec<String> = check
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("exposed "))
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    for name in &names {
+        s.run(&["rotate", "--force", name]).ok();
+    }
+    s.run(&["check"]).ok();
+    // Putting back a value the removed key could read exposes it again.
+    s.run(&["rollback", "--force", &names[0]]).ok();
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stdout.contains(&format!("exposed {}", names[0])),
+        "{}",
+        check.stdout
+    );
+}
+
+#[test]
+fn remove_without_rotate_leaves_every_secret_reported_by_check() {
+    let s = Sandbox::new();
+    let me = s.public_key();
+    let gone = keygen(&s, "gone.txt");
+    s.run(&["init", "-r", &me, "-r", &gone]).ok();
+    let run = s.run(&["recipients", "remove", &gone]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("removal is not revocation"),
+        "{}",
+        run.stderr
+    );
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stdout.contains("exposed REDIS_PASSWORD: readable by"),
+        "{}",
+        check.stdout
+    );
+    s.run(&["rotate", "--all"]).ok();
+    let check = s.run(&["check"]).stdout;
+    assert!(!check.contains("exposed REDIS_PASSWORD"), "{check}");
+    assert!(
+        check.contains("`envgen rotate --force AP_ENCRYPTION_KEY`"),
+        "{check}"
     );
 }
 

@@ -14,4 +14,5 @@ mod profiles;
 mod rotation;
 mod services;
 mod stacks;
+mod team;
 mod testkit;

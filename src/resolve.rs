@@ -17,10 +17,26 @@ pub fn resolve(
     vault: &Vault,
     vault_path: &std::path::Path,
 ) -> Result<Vec<SecretString>> {
+    resolve_needed(schema, vault, vault_path, None)
+}
+
+/// Like [`resolve`], for the variables marked in `needed` only (a selection and everything
+/// it is derived from: an OpenBao host reads no more); the others are left empty and must
+/// not be printed.
+pub fn resolve_needed(
+    schema: &Schema,
+    vault: &Vault,
+    vault_path: &std::path::Path,
+    needed: Option<&[bool]>,
+) -> Result<Vec<SecretString>> {
     let variables = schema.variables();
     let mut values: Vec<Option<SecretString>> = vec![None; variables.len()];
     let mut missing = Vec::new();
     for &i in schema.evaluation_order() {
+        if needed.is_some_and(|n| !n[i]) {
+            values[i] = Some(SecretString::default());
+            continue;
+        }
         let var = &variables[i];
         let entry = vault.variables.get(&var.name);
         let value = match &var.kind {

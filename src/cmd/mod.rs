@@ -14,6 +14,7 @@ mod import;
 mod init;
 mod keygen;
 mod list;
+mod openbao;
 mod recipients;
 mod render;
 mod rollback;
@@ -33,6 +34,7 @@ use crate::cli::{Cli, Command, Selection};
 use crate::error::{Error, Result};
 use crate::schema::rotation::Impact;
 use crate::schema::{Kind, Schema, Variable};
+use crate::storage::Backend;
 use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
 };
@@ -73,7 +75,9 @@ pub fn run(
     let env = env::ProcessEnv::read();
     let ctx = Context::new(&cli, env)?;
     let vault_dir = crate::files::parent_dir(&ctx.files.vault);
-    if let Some(mode) = crate::files::loose_directory(vault_dir) {
+    if let Backend::OpenBao(store) = &ctx.backend {
+        openbao::refuse_file_only(&cli, store)?;
+    } else if let Some(mode) = crate::files::loose_directory(vault_dir) {
         note(
             err,
             &format!(
@@ -110,6 +114,8 @@ pub fn run(
         Command::List(args) => list::run(&ctx, &args, out).map(ok),
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
+        Command::Migrate(args) => openbao::migrate(&ctx, &args, out, err).map(ok),
+        Command::Openbao(command) => openbao::run(&ctx, &command, out).map(ok),
         Command::Keygen(_) | Command::Textconv(_) => unreachable!("handled above"),
     }
 }
@@ -121,7 +127,13 @@ fn ok(_: ()) -> Status {
 /// What every schema command works on: the schema, the vault files, the identity choice.
 struct Context {
     schema: Schema,
+    /// The vault's files; for a vault kept in OpenBao, `files.vault` is only its label
+    /// (`openbao://MOUNT/PATH`) and nothing is written locally.
     files: VaultFiles,
+    /// Where the vault lives.
+    backend: Backend,
+    /// `--approle-*`, for `migrate --to openbao://`.
+    approle: openbao::AppRole,
     identity_flags: Vec<PathBuf>,
     passphrase_source: passphrase::Source,
     /// Read once per process: a file descriptor can be read only once, and nobody wants to
@@ -150,9 +162,12 @@ impl Context {
             .vault
             .clone()
             .unwrap_or_else(|| PathBuf::from("vault").join(format!("{}.age", schema.name)));
+        let backend = openbao::backend(&vault, cli, &env)?;
         Ok(Context {
             schema,
             files: VaultFiles::new(vault),
+            backend,
+            approle: openbao::approle(cli),
             identity_flags: cli.identity.clone(),
             passphrase_source: passphrase::Source::resolve(
                 cli.passphrase_fd,
@@ -196,6 +211,12 @@ impl Context {
     /// Decrypts the vault with the identities in use, or its passphrase, and checks it
     /// against what this machine has seen at its path (lineage and generation).
     fn open(&self) -> Result<Opened> {
+        if let Backend::OpenBao(store) = &self.backend {
+            let all: Vec<usize> = (0..self.schema.variables().len()).collect();
+            let vault = store.load(&self.schema, &all, &[])?;
+            let actor = store.actor()?;
+            return Ok(Opened { vault, actor });
+        }
         // Read the pins before the vault: a write in between only makes the vault newer.
         let mut pins = self.pins()?;
         let path = &self.files.vault;
@@ -217,8 +238,101 @@ impl Context {
         Ok(opened)
     }
 
+    /// Opens the vault for reading the variables `selected` only (and those they are
+    /// derived from): an OpenBao host's token may read no more. A file is opened whole.
+    fn open_only(&self, selected: &[usize]) -> Result<Opened> {
+        let Backend::OpenBao(store) = &self.backend else {
+            return self.open();
+        };
+        let needed = self.needed(selected);
+        let wanted: Vec<usize> = (0..needed.len()).filter(|&i| needed[i]).collect();
+        let vault = store.load(&self.schema, &wanted, &[])?;
+        Ok(Opened {
+            vault,
+            actor: "-".into(),
+        })
+    }
+
+    /// Opens the vault with the previous versions of variable `index` (an OpenBao vault
+    /// reads them from the KV versions only when asked).
+    fn open_history(&self, index: usize) -> Result<Opened> {
+        let Backend::OpenBao(store) = &self.backend else {
+            return self.open();
+        };
+        let all: Vec<usize> = (0..self.schema.variables().len()).collect();
+        let vault = store.load(&self.schema, &all, &[index])?;
+        let actor = store.actor()?;
+        Ok(Opened { vault, actor })
+    }
+
+    /// The values of the variables `selected`, as `render` prints them. From OpenBao, only
+    /// those and what they are derived from are computed (the others were not read).
+    fn resolve(&self, vault: &Vault, selected: &[usize]) -> Result<Vec<SecretString>> {
+        match &self.backend {
+            Backend::File => crate::resolve::resolve(&self.schema, vault, &self.files.vault),
+            Backend::OpenBao(_) => crate::resolve::resolve_needed(
+                &self.schema,
+                vault,
+                &self.files.vault,
+                Some(&self.needed(selected)),
+            ),
+        }
+    }
+
+    /// `selected` and every variable they are derived from, directly or not.
+    fn needed(&self, selected: &[usize]) -> Vec<bool> {
+        let variables = self.schema.variables();
+        let mut needed = vec![false; variables.len()];
+        let mut stack = selected.to_vec();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut needed[i], true) {
+                continue;
+            }
+            if let Kind::Derived(template) = &variables[i].kind {
+                stack.extend(
+                    template
+                        .references()
+                        .filter_map(|r| self.schema.position(r.name)),
+                );
+            }
+        }
+        needed
+    }
+
+    /// Whether the vault exists (an OpenBao location always does: its variables may not).
+    fn exists(&self) -> bool {
+        match &self.backend {
+            Backend::File => self.files.vault.exists(),
+            Backend::OpenBao(_) => true,
+        }
+    }
+
+    /// Excludes other writers: the lock file of a file vault; for OpenBao, nothing
+    /// (every write is a check-and-set).
+    fn lock(&self) -> Result<Option<crate::vault::store::WriteLock>> {
+        match &self.backend {
+            Backend::File => self.files.lock().map(Some),
+            Backend::OpenBao(_) => Ok(None),
+        }
+    }
+
+    /// Checks the recipients file against the vault (file vaults; OpenBao has none).
+    fn reconcile_recipients(&self, vault: &mut Vault, accept_file: bool) -> Result<bool> {
+        match &self.backend {
+            Backend::File => vault.reconcile_recipients(&self.files, accept_file),
+            Backend::OpenBao(store) if accept_file => {
+                Err(openbao::not_applicable(store, "--update-recipients"))
+            }
+            Backend::OpenBao(_) => Ok(false),
+        }
+    }
+
     /// Writes the vault (a new generation) and remembers it as the latest seen here.
     fn save(&self, vault: &mut Vault) -> Result<()> {
+        if let Backend::OpenBao(store) = &self.backend {
+            store.save(&self.schema, vault)?;
+            return Ok(());
+        }
         vault.save(&self.files)?;
         self.pins()?.record(
             &self.files.vault,
@@ -372,6 +486,10 @@ impl Context {
     /// Records an operation in this machine's journal (never in the repository); a failure
     /// to do so is reported, not fatal, because the operation itself has already happened.
     fn journal(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
+        // OpenBao's audit devices record every read and write of a server vault.
+        if matches!(self.backend, Backend::OpenBao(_)) {
+            return;
+        }
         if let Err(e) = self
             .env
             .journal()

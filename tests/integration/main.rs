@@ -8,6 +8,7 @@ mod failures;
 mod forgery;
 mod keys;
 mod leaks;
+mod openbao;
 mod parsers;
 mod rotation;
 mod services;

@@ -717,7 +717,7 @@ impl BaoError {
             BaoError::SecretIdFile { path, .. } => format!("write the secret-id alone in the file, readable by its owner only: chmod 600 {}", path.display()),
             BaoError::CaCert { .. } => "point BAO_CACERT at the PEM certificate of the CA that signed the server's certificate".into(),
             BaoError::Unreachable { .. } => "check BAO_ADDR, that the server runs and that this host may connect to it (`bao status`)".into(),
-            BaoError::Sealed { .. } => "unseal it (`bao operator unseal`), or wait for the cluster to elect an active node; nothing was changed by this command".into(),
+            BaoError::Sealed { .. } => "unseal it (`bao operator unseal`), or wait for the cluster to elect an active node, then run the command again (`envgen history NAME` shows what a write that stopped midway did)".into(),
             BaoError::Token { .. } => "log in again (`bao login`, or AppRole with --approle-role-id and --approle-secret-id-file) and set BAO_TOKEN".into(),
             BaoError::Denied { .. } => "this host's policy does not cover that variable: select only what it may read (--service S), or extend the policy (`envgen openbao policy --service S` prints one)".into(),
             BaoError::Conflict { .. } => "nothing of theirs was overwritten; look at `envgen history NAME` and run the command again if it is still wanted".into(),

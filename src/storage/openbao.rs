@@ -622,6 +622,16 @@ impl Store {
                     )
                 },
             },
+            // A standby that cannot forward to an active node redirects (not followed: the
+            // token would go along) or answers 429.
+            300..=399 | 429 => BaoError::Sealed {
+                address: self.address.clone(),
+                path: path.into(),
+                state: format!(
+                    "a standby node with no reachable active node (HTTP {})",
+                    answer.status
+                ),
+            },
             401 | 403 => match name {
                 Some(name) if self.token_is_valid() => BaoError::Denied {
                     name: name.into(),

@@ -753,3 +753,296 @@ fn server_trouble_is_a_clear_error_within_the_timeout() {
     assert!(err.contains("is sealed"), "{err}");
     assert!(err.contains(&bao.addr), "{err}");
 }
+
+/// A 3-node Raft cluster on loopback ports: initialized, unsealed, every node a voter, KV
+/// version 2 at `secret/`. Returns the nodes and the root token.
+fn raft_cluster(dir: &Path) -> (Vec<Server>, String) {
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let mut nodes = Vec::new();
+    for (i, (api, cluster)) in ports.iter().enumerate() {
+        let data = dir.join(format!("n{i}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let joins: String = ports
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| i != 0 && *j != i)
+            .map(|(_, (p, _))| {
+                format!("  retry_join {{\n    leader_api_addr = \"http://127.0.0.1:{p}\"\n  }}\n")
+            })
+            .collect();
+        let config = format!(
+            "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"n{i}\"\n  performance_multiplier = 1\n{joins}}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{api}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{api}\"\ncluster_addr = \"https://127.0.0.1:{cluster}\"\n",
+            data.display()
+        );
+        let file = dir.join(format!("n{i}.hcl"));
+        std::fs::write(&file, config).unwrap();
+        let log = std::fs::File::create(dir.join(format!("n{i}.log"))).unwrap();
+        let child = Command::new(bao_binary())
+            .args(["server", &format!("-config={}", file.display())])
+            .env("HOME", dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        nodes.push(Server {
+            child: Some(child),
+            addr: format!("http://127.0.0.1:{api}"),
+            _dir: tempfile::tempdir().unwrap(),
+        });
+    }
+    // Not initialized yet: sys/health answers 501.
+    nodes[0].wait_for(|s| s == 501, Duration::from_secs(20));
+    let init = bao_at(
+        &nodes[0].addr,
+        "",
+        &[
+            "operator",
+            "init",
+            "-key-shares=1",
+            "-key-threshold=1",
+            "-format=json",
+        ],
+        None,
+    );
+    let init: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let key = init["unseal_keys_b64"][0].as_str().unwrap().to_string();
+    let root = init["root_token"].as_str().unwrap().to_string();
+    bao_at(&nodes[0].addr, "", &["operator", "unseal", &key], None);
+    nodes[0].wait_for(|s| s == 200, Duration::from_secs(20));
+    bao_at(
+        &nodes[0].addr,
+        &root,
+        &[
+            "operator",
+            "raft",
+            "autopilot",
+            "set-config",
+            "-server-stabilization-time=1s",
+        ],
+        None,
+    );
+    for node in &nodes[1..] {
+        // Joined (sealed: 503) before it can be unsealed with the cluster's key.
+        let start = Instant::now();
+        loop {
+            let out = Command::new(bao_binary())
+                .args(["operator", "unseal", &key])
+                .env("BAO_ADDR", &node.addr)
+                .env("HOME", dir)
+                .output()
+                .unwrap();
+            if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Sealed") {
+                if !String::from_utf8_lossy(&out.stdout).contains("Sealed                  true") {
+                    break;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} did not join",
+                node.addr
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        // A standby answers 429.
+        node.wait_for(|s| s == 429 || s == 200, Duration::from_secs(20));
+    }
+    // Every node a voter, so that losing the leader leaves a quorum of two.
+    let start = Instant::now();
+    loop {
+        let peers = bao_at(
+            &nodes[0].addr,
+            &root,
+            &["operator", "raft", "list-peers", "-format=json"],
+            None,
+        );
+        let peers: serde_json::Value = serde_json::from_slice(&peers.stdout).unwrap();
+        let servers = peers["data"]["config"]["servers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if servers.len() == 3 && servers.iter().all(|s| s["voter"] == true) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "voters: {peers}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    bao_at(
+        &nodes[0].addr,
+        &root,
+        &["secrets", "enable", "-version=2", "-path=secret", "kv"],
+        None,
+    );
+    // A new KV version 2 engine answers 400 until it has finished setting itself up, on
+    // every node.
+    let start = Instant::now();
+    for (i, node) in nodes.iter().enumerate() {
+        let args: &[&str] = if i == 0 {
+            &["kv", "put", "secret/ready", "ok=1"]
+        } else {
+            &["kv", "get", "secret/ready"]
+        };
+        while !Command::new(bao_binary())
+            .args(args)
+            .env("BAO_ADDR", &node.addr)
+            .env("BAO_TOKEN", &root)
+            .env("HOME", dir)
+            .output()
+            .unwrap()
+            .status
+            .success()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "KV never became ready"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    (nodes, root)
+}
+
+/// The address of the active node, as a standby reports it.
+fn leader(addr: &str, root: &str) -> Option<String> {
+    let out = Command::new(bao_binary())
+        .args(["read", "-format=json", "sys/leader"])
+        .env("BAO_ADDR", addr)
+        .env("BAO_TOKEN", root)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let address = v["data"]["leader_address"].as_str()?.to_string();
+    (!address.is_empty() && v["data"]["ha_enabled"] == true).then_some(address)
+}
+
+#[test]
+fn raft_cluster_rotation_survives_or_fails_clearly_when_the_leader_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut nodes, root) = raft_cluster(dir.path());
+    let active = leader(&nodes[1].addr, &root).expect("a leader");
+    let (dead, alive): (Vec<usize>, Vec<usize>) = (0..3).partition(|&i| nodes[i].addr == active);
+    assert_eq!(dead.len(), 1, "{active}");
+    // envgen talks to a standby, which forwards to the active node.
+    let follower = nodes[alive[0]].addr.clone();
+    let s = Sandbox::new();
+    envgen(&s, &follower, &root, &["init"]).ok();
+    let names: Vec<String> = [
+        "REDIS_PASSWORD",
+        "CLICKHOUSE_PASSWORD",
+        "STRAPI_APP_KEYS",
+        "STRAPI_JWT_SECRET",
+        "AP_JWT_SECRET",
+        "SEARXNG_SECRET",
+        "HOCUSPOCUS_SECRET",
+    ]
+    .map(String::from)
+    .to_vec();
+    let get = |name: &str| envgen(&s, &follower, &root, &["get", name]).ok();
+    let before: Vec<String> = names.iter().map(|n| get(n)).collect();
+
+    let mut args = vec!["rotate"];
+    args.extend(names.iter().map(String::as_str));
+    let rotation = envgen_command(&s, &follower, &root, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    nodes[dead[0]].kill();
+    let out = rotation.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    if out.status.success() {
+        eprintln!("the rotation completed across the leader's death");
+    } else {
+        eprintln!("the rotation failed clearly: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("OpenBao server at"),
+            "{stderr}"
+        );
+        for value in &before {
+            assert!(!stderr.contains(value.trim()), "a value in the error");
+        }
+    }
+    assert!(!stderr.contains(&root));
+
+    // A new leader among the two left.
+    let start = Instant::now();
+    while leader(&follower, &root).is_none_or(|l| l == active) {
+        assert!(start.elapsed() < Duration::from_secs(30), "no new leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Nothing lost or mixed: each variable is its old value (version 1) or one new value
+    // (version 2, whose previous version is the old value), as envgen and bao both read it.
+    for (name, old) in names.iter().zip(&before) {
+        let now = get(name);
+        let meta = bao_at(
+            &follower,
+            &root,
+            &[
+                "kv",
+                "metadata",
+                "get",
+                "-format=json",
+                &format!("secret/alecia/{name}"),
+            ],
+            None,
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
+        let version = meta["data"]["current_version"].as_u64().unwrap();
+        let direct = text(bao_at(
+            &follower,
+            &root,
+            &[
+                "kv",
+                "get",
+                "-field=value",
+                &format!("secret/alecia/{name}"),
+            ],
+            None,
+        ));
+        assert_eq!(now.trim(), direct, "{name}");
+        match version {
+            1 => assert_eq!(&now, old, "{name}"),
+            2 => {
+                assert_ne!(&now, old, "{name}");
+                let first = text(bao_at(
+                    &follower,
+                    &root,
+                    &[
+                        "kv",
+                        "get",
+                        "-version=1",
+                        "-field=value",
+                        &format!("secret/alecia/{name}"),
+                    ],
+                    None,
+                ));
+                assert_eq!(first, old.trim(), "{name}");
+            }
+            v => panic!("{name}: version {v}"),
+        }
+        if out.status.success() {
+            assert_eq!(version, 2, "{name}: reported rotated");
+        }
+    }
+    // And the cluster of two takes the next rotation.
+    envgen(&s, &follower, &root, &["rotate", "REDIS_PASSWORD"]).ok();
+    let rendered = envgen(
+        &s,
+        &follower,
+        &root,
+        &["render", "--only", "REDIS_PASSWORD,REDIS_URL"],
+    )
+    .ok();
+    let password = get("REDIS_PASSWORD");
+    assert!(
+        rendered.contains(&format!("REDIS_PASSWORD={}", password.trim())),
+        "{rendered}"
+    );
+}

@@ -832,10 +832,12 @@ fn raft_cluster(dir: &Path) -> (Vec<Server>, String) {
                 .env("HOME", dir)
                 .output()
                 .unwrap();
-            if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Sealed") {
-                if !String::from_utf8_lossy(&out.stdout).contains("Sealed                  true") {
-                    break;
-                }
+            let said = String::from_utf8_lossy(&out.stdout);
+            if out.status.success()
+                && said.contains("Sealed")
+                && !said.contains("Sealed                  true")
+            {
+                break;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),

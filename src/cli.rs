@@ -36,9 +36,23 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "ENVGEN_SCHEMA")]
     pub schema: Option<PathBuf>,
 
-    /// The vault file [default: vault/<schema name>.age]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// The vault file [default: vault/<schema name>.age], or openbao://MOUNT/PATH for a vault
+    /// kept in OpenBao (vault://MOUNT/PATH for HashiCorp Vault; BAO_ADDR, BAO_TOKEN)
+    #[arg(long, global = true, value_name = "FILE|URL")]
     pub vault: Option<PathBuf>,
+
+    /// For an openbao:// vault: log in with this AppRole role ID instead of a token
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        requires = "approle_secret_id_file"
+    )]
+    pub approle_role_id: Option<String>,
+
+    /// For an openbao:// vault: the file (mode 0600) holding the AppRole secret ID
+    #[arg(long, global = true, value_name = "FILE", requires = "approle_role_id")]
+    pub approle_secret_id_file: Option<PathBuf>,
 
     /// An identity file that opens the vault: age, or an OpenSSH private key (repeatable)
     /// [default: $ENVGEN_IDENTITY, else ~/.config/envgen/identity.txt]
@@ -173,6 +187,19 @@ pub enum Command {
     /// Write a schema for a stack (from its compose files).
     #[command(subcommand)]
     Schema(SchemaCommand),
+
+    /// Copy the vault to another store: a file vault into OpenBao, or back into a file.
+    ///
+    /// Values, dates and history are copied (older versions first), then read back and
+    /// compared. Running it again copies only what differs.
+    #[command(
+        after_help = "Examples:\n  envgen migrate --to openbao://secret/alecia\n  envgen --vault openbao://secret/alecia migrate --to vault/alecia.age"
+    )]
+    Migrate(MigrateArgs),
+
+    /// OpenBao helpers: the ACL policy of a host.
+    #[command(subcommand)]
+    Openbao(OpenbaoCommand),
 
     /// Write a new age identity (mode 0600) and print its public recipient.
     #[command(
@@ -599,4 +626,27 @@ pub struct FromComposeArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Arguments of `envgen migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where to copy the vault: openbao://MOUNT/PATH, vault://MOUNT/PATH, or a file.
+    #[arg(long, value_name = "FILE|URL")]
+    pub to: PathBuf,
+}
+
+/// The subcommands of `envgen openbao`.
+#[derive(Debug, Subcommand)]
+pub enum OpenbaoCommand {
+    /// Print the ACL policy (HCL) that lets a host running SERVICE read exactly the variables
+    /// it needs (and what they are derived from), and nothing else.
+    #[command(
+        after_help = "Examples:\n  envgen --vault openbao://secret/alecia openbao policy --service redis > redis.hcl\n  bao policy write alecia-redis redis.hcl"
+    )]
+    Policy {
+        /// The service, as the schema's `services` lists it.
+        #[arg(long, value_name = "SERVICE")]
+        service: String,
+    },
 }

@@ -533,6 +533,9 @@ pub enum Error {
         /// age's message.
         detail: String,
     },
+    /// An OpenBao (or HashiCorp Vault) vault: see [`BaoError`].
+    #[error(transparent)]
+    Bao(#[from] BaoError),
 }
 
 fn names(variables: &[(String, crate::schema::rotation::Impact, String)]) -> String {
@@ -664,6 +667,7 @@ impl Error {
             Error::Generate { .. } => {
                 "check the variable's encoding, length and `require` list in the schema".into()
             }
+            Error::Bao(e) => e.hint(),
             Error::Encrypt { .. } | Error::Output { .. } => return None,
         };
         Some(hint)
@@ -690,6 +694,164 @@ impl Error {
             action,
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// The errors of a vault kept in OpenBao (or HashiCorp Vault). Each names the server's
+/// address and the API path concerned (`secret/data/alecia/REDIS_PASSWORD`), never a value
+/// or the token.
+#[derive(Debug, thiserror::Error)]
+pub enum BaoError {
+    /// `--vault openbao://...` or the server address cannot be used.
+    #[error("{what} {given:?}: {reason}")]
+    Address {
+        /// "vault location" or "server address".
+        what: &'static str,
+        /// What was given.
+        given: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// No token and no AppRole credentials.
+    #[error("no token for the OpenBao server at {address}")]
+    NoToken {
+        /// The server.
+        address: String,
+    },
+    /// The AppRole secret-id file is missing, unreadable or readable by others.
+    #[error("the AppRole secret-id file {path}: {reason}")]
+    SecretIdFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The CA certificate file cannot be used.
+    #[error("the CA certificate {path} (BAO_CACERT): {reason}")]
+    CaCert {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No connection, a timeout, a TLS failure.
+    #[error("cannot reach the OpenBao server at {address} ({path}): {detail}")]
+    Unreachable {
+        /// The server.
+        address: String,
+        /// The API path.
+        path: String,
+        /// The transport's description.
+        detail: String,
+    },
+    /// The server is sealed, or has no active node.
+    #[error("the OpenBao server at {address} is {state} ({path})")]
+    Sealed {
+        /// The server.
+        address: String,
+        /// The API path.
+        path: String,
+        /// "sealed", "in standby with no active node".
+        state: String,
+    },
+    /// The token is expired, revoked or not a token.
+    #[error(
+        "the OpenBao server at {address} refused the token ({path}): it is expired, revoked or invalid"
+    )]
+    Token {
+        /// The server.
+        address: String,
+        /// The API path.
+        path: String,
+    },
+    /// The token is valid but its policy does not allow this path.
+    #[error("permission denied: {name} ({verb} {path} on {address})")]
+    Denied {
+        /// The variable (or `the vault's key` for envgen's own entry).
+        name: String,
+        /// "read" or "write".
+        verb: &'static str,
+        /// The API path.
+        path: String,
+        /// The server.
+        address: String,
+    },
+    /// A check-and-set write lost to another writer.
+    #[error(
+        "{name} was changed by someone else while this command ran (version {expected} expected, {path} on {address}); {written}"
+    )]
+    Conflict {
+        /// The variable.
+        name: String,
+        /// The version this command read.
+        expected: u64,
+        /// The API path.
+        path: String,
+        /// The server.
+        address: String,
+        /// What this command did write before the conflict.
+        written: String,
+    },
+    /// An answer that is not what the API documents.
+    #[error("unexpected answer from the OpenBao server at {address} ({path}): {detail}")]
+    Answer {
+        /// The server.
+        address: String,
+        /// The API path.
+        path: String,
+        /// What was wrong: a status, a missing field; never the body.
+        detail: String,
+    },
+    /// Something that belongs to file vaults only.
+    #[error("{what} does not apply to a vault kept in OpenBao ({location})")]
+    NotApplicable {
+        /// The command or option.
+        what: String,
+        /// `openbao://MOUNT/PATH`.
+        location: String,
+        /// What to do instead.
+        instead: &'static str,
+    },
+    /// `migrate --to` names the vault it copies from, or another kind of the same.
+    #[error("cannot migrate {from} to {to}: {reason}")]
+    Migrate {
+        /// The source.
+        from: String,
+        /// The destination.
+        to: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading back after `migrate` found a difference.
+    #[error("{to} does not hold what was copied from {from}: {name} differs")]
+    MigrateVerify {
+        /// The source.
+        from: String,
+        /// The destination.
+        to: String,
+        /// The first variable that differs.
+        name: String,
+    },
+}
+
+impl BaoError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            BaoError::Address { .. } => "give --vault openbao://MOUNT/PATH (e.g. openbao://secret/alecia) and BAO_ADDR=https://HOST:8200; plain http is allowed to 127.0.0.1, ::1 and localhost only".into(),
+            BaoError::NoToken { .. } => "set BAO_TOKEN (or VAULT_TOKEN), run `bao login` (it writes ~/.vault-token), or log in with AppRole: --approle-role-id ID --approle-secret-id-file FILE".into(),
+            BaoError::SecretIdFile { path, .. } => format!("write the secret-id alone in the file, readable by its owner only: chmod 600 {}", path.display()),
+            BaoError::CaCert { .. } => "point BAO_CACERT at the PEM certificate of the CA that signed the server's certificate".into(),
+            BaoError::Unreachable { .. } => "check BAO_ADDR, that the server runs and that this host may connect to it (`bao status`)".into(),
+            BaoError::Sealed { .. } => "unseal it (`bao operator unseal`), or wait for the cluster to elect an active node, then run the command again (`envgen history NAME` shows what a write that stopped midway did)".into(),
+            BaoError::Token { .. } => "log in again (`bao login`, or AppRole with --approle-role-id and --approle-secret-id-file) and set BAO_TOKEN".into(),
+            BaoError::Denied { .. } => "this host's policy does not cover that variable: select only what it may read (--service S), or extend the policy (`envgen openbao policy --service S` prints one)".into(),
+            BaoError::Conflict { .. } => "nothing of theirs was overwritten; look at `envgen history NAME` and run the command again if it is still wanted".into(),
+            BaoError::Answer { .. } => "check that BAO_ADDR is an OpenBao or Vault server and that MOUNT is a KV version 2 engine (`bao secrets list -detailed`)".into(),
+            BaoError::NotApplicable { instead, .. } => (*instead).into(),
+            BaoError::Migrate { .. } => "migrate copies the vault given by --vault (a file by default) to --to openbao://MOUNT/PATH, or an openbao:// vault to --to vault/NAME.age".into(),
+            BaoError::MigrateVerify { .. } => "run the same migrate again: it copies only what differs, then reads everything back".into(),
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   plaintext;
 //! - [`harden`]: no core dumps, no memory reads by other processes of the user;
 //! - [`vault`]: the age-encrypted store, its keys, its lock and this machine's pins;
+//! - [`storage`]: where the vault lives: the age file, or an OpenBao / Vault server;
 //! - [`files`]: atomic writes, output into FIFOs and devices, no symlinks followed, bounded
 //!   reads; [`journal`]: this machine's record of operations, outside the repository;
 //! - [`resolve`]: every variable's value from the vault; [`render`]: `.env` quoting;
@@ -46,4 +47,5 @@ pub mod scan;
 pub mod schema;
 pub mod scram;
 pub mod secret;
+pub mod storage;
 pub mod vault;

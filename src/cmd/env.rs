@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use secrecy::SecretString;
+
 use crate::files::home_dir;
 
 /// The environment variables and directories a command may use.
@@ -23,6 +25,52 @@ pub(crate) struct ProcessEnv {
     pub syslog: Option<PathBuf>,
     /// The caller's `$PATH`, where `exec` looks its command up.
     pub path: Option<OsString>,
+    /// Where an OpenBao (or HashiCorp Vault) server is and how to authenticate to it.
+    pub bao: BaoEnv,
+}
+
+/// The `bao`/`vault` CLI conventions: `BAO_*` first, then `VAULT_*`. The token's `Debug` is
+/// redacted ([`SecretString`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BaoEnv {
+    /// `$BAO_ADDR`, else `$VAULT_ADDR`.
+    pub addr: Option<String>,
+    /// `$BAO_TOKEN`, else `$VAULT_TOKEN`.
+    pub token: Option<SecretString>,
+    /// `~/.vault-token`, read only when no token variable is set.
+    pub token_file: Option<PathBuf>,
+    /// `$BAO_CACERT`, else `$VAULT_CACERT`: a PEM file of the CA to trust.
+    pub cacert: Option<PathBuf>,
+    /// `$BAO_NAMESPACE`, else `$VAULT_NAMESPACE`.
+    pub namespace: Option<String>,
+}
+
+impl BaoEnv {
+    fn read(home: Option<&PathBuf>) -> BaoEnv {
+        let either = |bao: &str, vault: &str| non_empty(bao).or_else(|| non_empty(vault));
+        let text = |v: OsString| v.into_string().ok();
+        BaoEnv {
+            addr: either("BAO_ADDR", "VAULT_ADDR").and_then(text),
+            token: either("BAO_TOKEN", "VAULT_TOKEN")
+                .and_then(text)
+                .map(SecretString::from),
+            token_file: home.map(|h| h.join(".vault-token")),
+            cacert: either("BAO_CACERT", "VAULT_CACERT").map(PathBuf::from),
+            namespace: either("BAO_NAMESPACE", "VAULT_NAMESPACE").and_then(text),
+        }
+    }
+
+    /// The token: the environment's, else the first line of `~/.vault-token` (as `bao login`
+    /// writes it), else none.
+    pub fn token(&self) -> Option<SecretString> {
+        if let Some(token) = &self.token {
+            return Some(token.clone());
+        }
+        let file = self.token_file.as_ref()?;
+        let bytes = crate::files::read_capped(file, 64 << 10).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?.trim();
+        (!text.is_empty()).then(|| SecretString::from(text))
+    }
 }
 
 fn non_empty(name: &str) -> Option<OsString> {
@@ -55,6 +103,7 @@ impl ProcessEnv {
             state_dir: xdg("XDG_STATE_HOME", ".local/state"),
             syslog,
             path: std::env::var_os("PATH"),
+            bao: BaoEnv::read(home.as_ref()),
         }
     }
 

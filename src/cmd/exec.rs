@@ -17,7 +17,6 @@ use std::process::Command;
 use super::Context;
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
-use crate::resolve::resolve;
 
 /// Where a command is looked up when the caller has no `PATH` (as `execvp` does).
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -30,8 +29,8 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs, err: &mut dyn Write) -> Result
     };
     let resolved = find_program(program, ctx.env.path.as_deref()).map_err(failed)?;
     let selected = ctx.select(&args.selection)?;
-    let opened = ctx.open()?;
-    let values = resolve(&ctx.schema, &opened.vault, &ctx.files.vault, &selected)?;
+    let opened = ctx.open_only(&selected)?;
+    let values = ctx.resolve(&opened.vault, &selected)?;
     let mut command = Command::new(&resolved);
     command.arg0(program).args(rest);
     let mut names = Vec::with_capacity(selected.len());

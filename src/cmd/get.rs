@@ -8,7 +8,6 @@ use secrecy::ExposeSecret;
 use super::{Context, emit};
 use crate::cli::GetArgs;
 use crate::error::{Error, Result};
-use crate::resolve::resolve;
 use crate::schema::Kind;
 use crate::secret::SecretBuf;
 
@@ -29,7 +28,7 @@ pub(super) fn run(
             name: args.name.clone(),
         });
     }
-    let opened = ctx.open()?;
+    let opened = ctx.open_only(&[index])?;
     let vault = &opened.vault;
     let mut line = SecretBuf::default();
     if args.plaintext {
@@ -39,7 +38,7 @@ pub(super) fn run(
             .ok_or_else(|| ctx.missing(vec![args.name.clone()]))?;
         line.push_str(entry.value.expose_secret());
     } else {
-        let values = resolve(&ctx.schema, vault, &ctx.files.vault, &[index])?;
+        let values = ctx.resolve(vault, &[index])?;
         let value = values.get(index);
         if args.scram_sha_256 {
             let verifier = crate::scram::verifier(value).map_err(|_| Error::ScramNonAscii {

@@ -11,7 +11,7 @@ use crate::error::Result;
 pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Result<()> {
     let index = ctx.stored(&args.name, "history")?;
     let var = &ctx.schema.variables()[index];
-    let opened = ctx.open()?;
+    let opened = ctx.open_history(index)?;
     let vault = &opened.vault;
     let entry = vault
         .variables

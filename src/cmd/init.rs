@@ -20,8 +20,8 @@ pub(super) fn run(
     err: &mut dyn Write,
 ) -> Result<()> {
     let mut sets = super::set::parse_assignments(ctx, &args.set, "--set ")?;
-    let _lock = ctx.files.lock()?;
-    let existed = ctx.files.vault.exists();
+    let _lock = ctx.lock()?;
+    let existed = ctx.exists();
     let mut recipients_changed = false;
     let (mut vault, actor) = if existed {
         if !args.recipients.is_empty() || !args.recipients_files.is_empty() {
@@ -30,9 +30,7 @@ pub(super) fn run(
             });
         }
         let mut opened = ctx.open()?;
-        recipients_changed = opened
-            .vault
-            .reconcile_recipients(&ctx.files, args.update_recipients)?;
+        recipients_changed = ctx.reconcile_recipients(&mut opened.vault, args.update_recipients)?;
         (opened.vault, opened.actor)
     } else if args.passphrase {
         let mut vault = Vault::new(&ctx.schema.name, Vec::new());
@@ -129,6 +127,9 @@ pub(super) fn run(
         write_recipients(&ctx.files, &vault.recipients)?;
     }
     ctx.save(&mut vault)?;
+    if let super::Backend::OpenBao(store) = &ctx.backend {
+        store.ensure_fingerprint_key(&vault)?;
+    }
     let names: Vec<&str> = added
         .iter()
         .map(|(_, n)| *n)

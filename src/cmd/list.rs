@@ -15,7 +15,7 @@ const COLUMNS: [&str; 9] = [
 ];
 
 pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
-    let vault = if ctx.files.vault.exists() {
+    let vault = if ctx.exists() {
         Some(ctx.open()?.vault)
     } else {
         None

@@ -17,6 +17,7 @@ mod init;
 mod keygen;
 mod list;
 mod merge;
+mod openbao;
 mod recipients;
 mod render;
 mod rollback;
@@ -39,6 +40,7 @@ use crate::cli::{Cli, Command, Selection};
 use crate::error::{Error, Result};
 use crate::schema::rotation::Impact;
 use crate::schema::{Kind, Schema, Variable};
+use crate::storage::Backend;
 use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,
 };
@@ -88,7 +90,9 @@ pub fn run(
     let env = env::ProcessEnv::read();
     let ctx = Context::new(&cli, env)?;
     let vault_dir = crate::files::parent_dir(&ctx.files.vault);
-    if let Some(mode) = crate::files::loose_directory(vault_dir) {
+    if let Backend::OpenBao(store) = &ctx.backend {
+        openbao::refuse_file_only(&cli, store)?;
+    } else if let Some(mode) = crate::files::loose_directory(vault_dir) {
         note(
             err,
             &format!(
@@ -126,6 +130,8 @@ pub fn run(
         Command::Recipients(command) => recipients::run(&ctx, &command, out, err).map(ok),
         Command::Whoami => whoami::run(&ctx, out).map(ok),
         Command::Scan(args) => scan::run(&ctx, &args, out, err),
+        Command::Migrate(args) => openbao::migrate(&ctx, &args, out, err).map(ok),
+        Command::Openbao(command) => openbao::run(&ctx, &command, out).map(ok),
         Command::Keygen(_)
         | Command::Textconv(_)
         | Command::Schema(_)
@@ -143,7 +149,13 @@ fn ok(_: ()) -> Status {
 /// What every schema command works on: the schema, the vault files, the identity choice.
 struct Context {
     schema: Schema,
+    /// The vault's files; for a vault kept in OpenBao, `files.vault` is only its label
+    /// (`openbao://MOUNT/PATH`) and nothing is written locally.
     files: VaultFiles,
+    /// Where the vault lives.
+    backend: Backend,
+    /// `--approle-*`, for `migrate --to openbao://`.
+    approle: openbao::AppRole,
     identity_flags: Vec<PathBuf>,
     passphrase_source: passphrase::Source,
     /// Read once per process: a file descriptor can be read only once, and nobody wants to
@@ -178,9 +190,12 @@ impl Context {
             };
             PathBuf::from("vault").join(file)
         });
+        let backend = openbao::backend(&vault, cli, &env)?;
         Ok(Context {
             schema,
             files: VaultFiles::new(vault),
+            backend,
+            approle: openbao::approle(cli),
             identity_flags: cli.identity.clone(),
             passphrase_source: passphrase::Source::resolve(
                 cli.passphrase_fd,
@@ -224,6 +239,12 @@ impl Context {
     /// Decrypts the vault with the identities in use, or its passphrase, and checks it
     /// against what this machine has seen at its path (lineage and generation).
     fn open(&self) -> Result<Opened> {
+        if let Backend::OpenBao(store) = &self.backend {
+            let all: Vec<usize> = (0..self.schema.variables().len()).collect();
+            let vault = store.load(&self.schema, &all, &[])?;
+            let actor = store.actor()?;
+            return Ok(Opened { vault, actor });
+        }
         // Read the pins before the vault: a write in between only makes the vault newer.
         let mut pins = self.pins()?;
         let path = &self.files.vault;
@@ -278,10 +299,74 @@ impl Context {
         Ok(opened)
     }
 
+    /// Opens the vault for reading the variables `selected` only (and those they are
+    /// derived from): an OpenBao host's token may read no more. A file is opened whole.
+    fn open_only(&self, selected: &[usize]) -> Result<Opened> {
+        let Backend::OpenBao(store) = &self.backend else {
+            return self.open();
+        };
+        let needed = self.schema.closure(selected);
+        let wanted: Vec<usize> = (0..needed.len()).filter(|&i| needed[i]).collect();
+        let vault = store.load(&self.schema, &wanted, &[])?;
+        Ok(Opened {
+            vault,
+            actor: "-".into(),
+        })
+    }
+
+    /// Opens the vault with the previous versions of variable `index` (an OpenBao vault
+    /// reads them from the KV versions only when asked).
+    fn open_history(&self, index: usize) -> Result<Opened> {
+        let Backend::OpenBao(store) = &self.backend else {
+            return self.open();
+        };
+        let all: Vec<usize> = (0..self.schema.variables().len()).collect();
+        let vault = store.load(&self.schema, &all, &[index])?;
+        let actor = store.actor()?;
+        Ok(Opened { vault, actor })
+    }
+
+    /// The values of the variables `selected` and of what they are derived from, as
+    /// `render` prints them (from OpenBao, only those were read).
+    fn resolve(&self, vault: &Vault, selected: &[usize]) -> Result<crate::resolve::Resolved> {
+        crate::resolve::resolve(&self.schema, vault, &self.files.vault, selected)
+    }
+
+    /// Whether the vault exists (an OpenBao location always does: its variables may not).
+    fn exists(&self) -> bool {
+        match &self.backend {
+            Backend::File => self.files.vault.exists(),
+            Backend::OpenBao(_) => true,
+        }
+    }
+
+    /// Excludes other writers: the lock file of a file vault; for OpenBao, nothing
+    /// (every write is a check-and-set).
+    fn lock(&self) -> Result<Option<crate::vault::store::WriteLock>> {
+        match &self.backend {
+            Backend::File => self.files.lock().map(Some),
+            Backend::OpenBao(_) => Ok(None),
+        }
+    }
+
+    /// Checks the recipients file against the vault (file vaults; OpenBao has none).
+    fn reconcile_recipients(&self, vault: &mut Vault, accept_file: bool) -> Result<bool> {
+        match &self.backend {
+            Backend::File => vault.reconcile_recipients(&self.files, accept_file),
+            Backend::OpenBao(store) if accept_file => {
+                Err(openbao::not_applicable(store, "--update-recipients"))
+            }
+            Backend::OpenBao(_) => Ok(false),
+        }
+    }
+
     /// Writes the vault (a new generation) and remembers it as the latest seen here. The
     /// new generation is above every one seen here of its lineage, so a write on a branch
     /// checked out at an older version never looks like a rollback of the newer one.
     fn save(&self, vault: &mut Vault) -> Result<()> {
+        if let Backend::OpenBao(store) = &self.backend {
+            return store.save(&self.schema, vault).map(drop);
+        }
         if let Some(seen) = self
             .pins()?
             .generation(&self.files.vault, &vault.lineage_hash())
@@ -482,6 +567,10 @@ impl Context {
     /// Records an operation in this machine's journal (never in the repository); a failure
     /// to do so is reported, not fatal, because the operation itself has already happened.
     fn journal(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
+        // OpenBao's audit devices record every read and write of a server vault.
+        if matches!(self.backend, Backend::OpenBao(_)) {
+            return;
+        }
         if let Err(e) = self
             .env
             .journal()
@@ -559,6 +648,19 @@ fn open_vault(
         Error::VaultDamaged {
             path: path.to_path_buf(),
             detail,
+        }
+    })
+}
+
+/// Reads a whole vault file (for `migrate`, `diff`), within the size limit.
+fn read_vault(path: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    crate::files::read_capped(path, crate::files::limits::VAULT).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::VaultMissing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::io("read", path, e)
         }
     })
 }

@@ -11,7 +11,6 @@ use crate::files::{
     Existing, check_output, check_replaceable, loose_directory, write_atomic, write_output,
 };
 use crate::render::{dotenv, json, shell};
-use crate::resolve::resolve;
 
 pub(super) fn run(
     ctx: &Context,
@@ -29,9 +28,9 @@ pub(super) fn run(
         (Some(path), _) => check_output(path)?,
         (None, _) => {}
     }
-    let opened = ctx.open()?;
+    let opened = ctx.open_only(&selected)?;
     let vault = &opened.vault;
-    let values = resolve(&ctx.schema, vault, &ctx.files.vault, &selected)?;
+    let values = ctx.resolve(vault, &selected)?;
     let pairs = || {
         selected
             .iter()

@@ -18,9 +18,9 @@ pub(super) fn run(
     ctx.check_guards(&[index], args.force)?;
     let var = &schema.variables()[index];
 
-    let _lock = ctx.files.lock()?;
-    let mut opened = ctx.open()?;
-    opened.vault.reconcile_recipients(&ctx.files, false)?;
+    let _lock = ctx.lock()?;
+    let mut opened = ctx.open_history(index)?;
+    ctx.reconcile_recipients(&mut opened.vault, false)?;
     let entry = opened
         .vault
         .variables

@@ -54,14 +54,12 @@ pub(super) fn run(
     let dependents = schema.dependents(&targets);
     let name = |i: usize| schema.variables()[i].name.as_str();
 
-    let _lock = (!args.dry_run).then(|| ctx.files.lock()).transpose()?;
+    let _lock = (!args.dry_run).then(|| ctx.lock()).transpose()?;
     let mut opened = ctx.open()?;
     let recipients_changed = if args.dry_run {
         false
     } else {
-        opened
-            .vault
-            .reconcile_recipients(&ctx.files, args.update_recipients)?
+        ctx.reconcile_recipients(&mut opened.vault, args.update_recipients)?
     };
     let vault = &mut opened.vault;
     let missing: Vec<String> = targets

@@ -40,11 +40,9 @@ pub(super) fn run(
         .collect();
     targets.sort_unstable();
 
-    let _lock = ctx.files.lock()?;
+    let _lock = ctx.lock()?;
     let mut opened = ctx.open()?;
-    opened
-        .vault
-        .reconcile_recipients(&ctx.files, args.update_recipients)?;
+    ctx.reconcile_recipients(&mut opened.vault, args.update_recipients)?;
     let vault = &mut opened.vault;
     let mut report = String::new();
     let mut changed = Vec::new();

@@ -282,6 +282,17 @@ impl Vault {
         hex::encode(&mac.finalize().into_bytes()[..4])
     }
 
+    /// The key of the value fingerprints, for a store that keeps it apart (OpenBao).
+    pub fn fingerprint_key(&self) -> &SecretString {
+        &self.fingerprint_key
+    }
+
+    /// Uses a fingerprint key kept elsewhere (OpenBao), so fingerprints stay the same from
+    /// one command to the next.
+    pub fn set_fingerprint_key(&mut self, key: SecretString) {
+        self.fingerprint_key = key;
+    }
+
     /// Starts a new lineage: a new lineage secret and a new fingerprint key, the old lineage
     /// recorded as a predecessor. Done whenever someone loses access (a recipient removed,
     /// `rotate --all`), so that what a former member kept cannot make a vault that machines

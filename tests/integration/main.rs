@@ -9,6 +9,7 @@ mod forgery;
 mod keys;
 mod kinds;
 mod leaks;
+mod openbao;
 mod parsers;
 mod profiles;
 mod rotation;

@@ -116,8 +116,13 @@ impl MarkedEventReceiver for Collector {
 /// Every variable reference in the compose file at `path`.
 pub fn scan(path: &Path) -> Result<Vec<Reference>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    scan_text(&text, path)
+}
+
+/// Every variable reference in compose file text read from `path` (named in errors).
+pub fn scan_text(text: &str, path: &Path) -> Result<Vec<Reference>> {
     let mut collector = Collector { found: Vec::new() };
-    Parser::new_from_str(&text)
+    Parser::new_from_str(text)
         .load(&mut collector, true)
         .map_err(|e| Error::ComposeSyntax {
             path: path.to_path_buf(),

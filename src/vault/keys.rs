@@ -301,6 +301,11 @@ pub fn parse_recipient(text: &str, origin: impl FnOnce() -> String) -> Result<Re
 /// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    parse_recipients(&text, path)
+}
+
+/// Parses the text of a recipients file read from `path` (named in errors).
+pub fn parse_recipients(text: &str, path: &Path) -> Result<Vec<String>> {
     let mut recipients = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

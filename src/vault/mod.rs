@@ -253,8 +253,10 @@ impl Vault {
         out
     }
 
-    /// Parses decrypted JSON. Errors give a position and a category, never content.
-    fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
+    /// Parses decrypted JSON; `path` names the vault in errors. Errors give a position and a
+    /// category, never content. Public for the fuzz targets (`fuzz/`) and the corpus replay
+    /// test; commands open a vault with [`Vault::decrypt`].
+    pub fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
         let vault: Vault = serde_json::from_slice(plaintext).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Io => "unreadable",

@@ -5,6 +5,7 @@ mod deploy;
 mod e2e;
 mod failures;
 mod forgery;
+mod fuzz_corpus;
 mod keys;
 mod leaks;
 mod parsers;

@@ -109,10 +109,17 @@ impl MarkedEventReceiver for Collector {
             return;
         };
         for (name, offset, need) in references(&value) {
-            // The mark is where the scalar's text starts (for a block scalar, the line after
-            // its `|` or `>`); a literal block keeps its line breaks, so count them.
+            // The mark is where the scalar's text starts (for a block scalar, its first
+            // content line, past the blank lines the value keeps as leading `\n`s); a literal
+            // block keeps its line breaks, so count those after the first content line.
             let newlines = match style {
-                TScalarStyle::Literal => value[..offset].matches('\n').count(),
+                TScalarStyle::Literal => {
+                    let leading = value.len() - value.trim_start_matches('\n').len();
+                    value[..offset]
+                        .matches('\n')
+                        .count()
+                        .saturating_sub(leading)
+                }
                 _ => 0,
             };
             let line = mark.line() + newlines;
@@ -130,6 +137,11 @@ pub fn scan(path: &Path) -> Result<Vec<Reference>> {
         line: 1,
         message: "not UTF-8 text".into(),
     })?;
+    scan_text(text, path)
+}
+
+/// Every variable reference in compose file text read from `path` (named in errors).
+pub fn scan_text(text: &str, path: &Path) -> Result<Vec<Reference>> {
     let mut collector = Collector { found: Vec::new() };
     Parser::new_from_str(text)
         .load(&mut collector, true)
@@ -435,6 +447,17 @@ mod tests {
                 r("POSTGRES_PASSWORD", Required)
             ]
         );
+    }
+
+    /// Found by the compose fuzz target: the YAML scanner marks a block scalar at its first
+    /// content line, past the blank lines the value keeps as leading `\n`s, so counting those
+    /// again put the reference below where it is (past the end of the file here).
+    #[test]
+    fn a_literal_block_starting_with_blank_lines_keeps_its_lines() {
+        let text = "c: |\n\n\n  ${AFTER_BLANKS}\n  $NEXT\nd: |+\n\n  $KEPT\n";
+        let found = scan_text(text, Path::new("compose.yml")).unwrap();
+        let lines: Vec<(&str, usize)> = found.iter().map(|r| (r.name.as_str(), r.line)).collect();
+        assert_eq!(lines, [("AFTER_BLANKS", 4), ("NEXT", 5), ("KEPT", 8)]);
     }
 
     #[test]

@@ -301,9 +301,43 @@ pub fn parse_recipient(text: &str, origin: impl FnOnce() -> String) -> Result<Re
     if let Ok(r) = x25519::Recipient::from_str(text) {
         return Ok(Recipient::X25519(r));
     }
+    if ssh_rsa_has_zero_integer(text) {
+        return Err(Error::RecipientInvalid { origin: origin() });
+    }
     ssh::Recipient::from_str(text)
         .map(Recipient::Ssh)
         .map_err(|_| Error::RecipientInvalid { origin: origin() })
+}
+
+/// Whether `text` is an `ssh-rsa` key whose exponent or modulus is one or more zero bytes:
+/// malformed, and age 0.12.1 panics on it (index out of bounds in its `mpint` parser) rather
+/// than refusing it. Reads the key as age does: base64 without padding after `ssh-rsa `.
+fn ssh_rsa_has_zero_integer(text: &str) -> bool {
+    use base64::Engine;
+    let Some(rest) = text.strip_prefix("ssh-rsa ") else {
+        return false;
+    };
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/'))
+        .unwrap_or(rest.len());
+    let Ok(blob) = base64::prelude::BASE64_STANDARD_NO_PAD.decode(&rest[..end]) else {
+        return false;
+    };
+    // The key type, then the exponent and the modulus, each a u32 length and its bytes.
+    let mut rest = blob.as_slice();
+    for field in 0..3 {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return false;
+        };
+        let Some(bytes) = tail.get(..u32::from_be_bytes(*len) as usize) else {
+            return false;
+        };
+        if field > 0 && !bytes.is_empty() && bytes.iter().all(|&b| b == 0) {
+            return true;
+        }
+        rest = &tail[bytes.len()..];
+    }
+    false
 }
 
 /// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
@@ -413,6 +447,21 @@ mod tests {
                 Err(Error::RecipientsEmpty { .. }) => {}
                 Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
             }
+        }
+    }
+
+    /// Found by the recipients fuzz target: age 0.12.1 panics (index out of bounds in its
+    /// `mpint` parser) on an ssh-rsa key whose exponent or modulus is all zero bytes.
+    #[test]
+    fn an_ssh_rsa_key_with_an_all_zero_integer_is_refused_without_a_panic() {
+        let exponent = "ssh-rsa AAAAB3NzaC1yc2EAAAABAA";
+        let modulus = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAAgAA me@host";
+        for key in [exponent, modulus] {
+            let parsed = parse_recipient(key, || "line 1".into());
+            assert!(
+                matches!(parsed, Err(Error::RecipientInvalid { .. })),
+                "{key}"
+            );
         }
     }
 

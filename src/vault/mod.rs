@@ -354,7 +354,10 @@ impl Vault {
         out.into_inner()
     }
 
-    /// Parses decrypted JSON. Errors give a position and a category, never content.
+    /// Parses decrypted JSON; `path` names the vault in errors. Errors give a position and a
+    /// category, never content. Public for the fuzz targets (`fuzz/`) and the corpus replay
+    /// test; commands open a vault with [`Vault::decrypt`], which parses the same way while
+    /// decrypting.
     pub fn from_plaintext(plaintext: &[u8], path: &Path) -> Result<Vault> {
         Vault::check_parsed(serde_json::from_slice(plaintext), path)
     }

@@ -6,6 +6,7 @@ mod e2e;
 mod edges;
 mod failures;
 mod forgery;
+mod fuzz_corpus;
 mod keys;
 mod kinds;
 mod leaks;

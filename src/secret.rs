@@ -88,40 +88,6 @@ impl std::io::Write for WipingWriter {
     }
 }
 
-/// A buffered reader of secret bytes whose buffer is wiped when dropped (a `BufReader`
-/// would free plaintext unwiped), for parsers that read a byte at a time.
-pub struct WipingReader<R> {
-    inner: R,
-    buf: Zeroizing<Vec<u8>>,
-    pos: usize,
-    len: usize,
-}
-
-impl<R: std::io::Read> WipingReader<R> {
-    /// Buffers `inner` in blocks of 64 KiB.
-    pub fn new(inner: R) -> Self {
-        WipingReader {
-            inner,
-            buf: Zeroizing::new(vec![0; 64 << 10]),
-            pos: 0,
-            len: 0,
-        }
-    }
-}
-
-impl<R: std::io::Read> std::io::Read for WipingReader<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.len {
-            self.len = self.inner.read(&mut self.buf)?;
-            self.pos = 0;
-        }
-        let n = out.len().min(self.len - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 impl fmt::Debug for WipingWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WipingWriter([REDACTED])")
@@ -169,18 +135,6 @@ mod tests {
             format!("{:?}", WipingWriter::default()),
             "WipingWriter([REDACTED])"
         );
-    }
-
-    #[test]
-    fn the_wiping_reader_returns_every_byte_in_order() {
-        use std::io::Read;
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut out = Vec::new();
-        WipingReader::new(&data[..]).read_to_end(&mut out).unwrap();
-        assert_eq!(out, data);
-        let mut one = [0u8; 1];
-        let mut reader = WipingReader::new(&b"ab"[..]);
-        assert_eq!((reader.read(&mut one).unwrap(), one[0]), (1, b'a'));
     }
 
     #[test]

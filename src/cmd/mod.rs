@@ -248,8 +248,8 @@ impl Context {
         // Read the pins before the vault: a write in between only makes the vault newer.
         let mut pins = self.pins()?;
         let path = &self.files.vault;
-        let sealed = open_vault(path)?;
-        let mut opened = self.decrypt_sealed(sealed, path)?;
+        let (sealed, size) = open_vault(path)?;
+        let mut opened = self.decrypt_sealed(sealed, size, path)?;
         opened.vault.check_schema(&self.schema.name, path)?;
         let lineage = opened.vault.lineage_hash();
         let seen = {
@@ -397,7 +397,7 @@ impl Context {
             path: path.to_path_buf(),
             detail: "the age header is malformed",
         })?;
-        self.decrypt_sealed(sealed, path)
+        self.decrypt_sealed(sealed, ciphertext.len(), path)
     }
 
     /// Decrypts a vault whose header was read (streaming): with the passphrase for a
@@ -405,13 +405,14 @@ impl Context {
     fn decrypt_sealed<R: std::io::BufRead>(
         &self,
         sealed: crate::vault::crypto::Sealed<R>,
+        size: usize,
         path: &std::path::Path,
     ) -> Result<Opened> {
         if sealed.is_passphrase() {
             let passphrase = self.passphrase(false)?;
             let keys: Vec<Box<dyn age::Identity + Send + Sync>> =
                 vec![Box::new(scrypt_identity(passphrase.clone()))];
-            let mut vault = Vault::decrypt_sealed(sealed, &keys, "the passphrase", path)?;
+            let mut vault = Vault::decrypt_sealed(sealed, size, &keys, "the passphrase", path)?;
             vault.passphrase = Some(passphrase);
             return Ok(Opened {
                 vault,
@@ -419,7 +420,8 @@ impl Context {
             });
         }
         let identities = self.identities()?;
-        let vault = Vault::decrypt_sealed(sealed, &identities.keys, &identities.describe(), path)?;
+        let vault =
+            Vault::decrypt_sealed(sealed, size, &identities.keys, &identities.describe(), path)?;
         Ok(Opened {
             vault,
             actor: actor(identities),
@@ -607,11 +609,15 @@ fn scrypt_identity(passphrase: SecretString) -> age::scrypt::Identity {
     identity
 }
 
-/// Opens the vault file and reads its age header; the payload is decrypted as it is parsed.
-/// A file over the size limit is refused before anything is read.
+/// Opens the vault file and reads its age header, and gives its size; the payload is read
+/// as it is decrypted. A file over the size limit is refused before anything is read.
+#[allow(clippy::type_complexity)]
 fn open_vault(
     path: &std::path::Path,
-) -> Result<crate::vault::crypto::Sealed<std::io::BufReader<std::io::Take<std::fs::File>>>> {
+) -> Result<(
+    crate::vault::crypto::Sealed<std::io::BufReader<std::io::Take<std::fs::File>>>,
+    usize,
+)> {
     let limit = crate::files::limits::VAULT;
     let file = std::fs::File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -640,16 +646,18 @@ fn open_vault(
         ));
     }
     use std::io::Read;
-    crate::vault::crypto::open(std::io::BufReader::new(file.take(limit))).map_err(|f| {
-        let detail = match f {
-            crate::vault::crypto::DecryptFailure::Damaged(detail) => detail,
-            _ => "the age header is malformed",
-        };
-        Error::VaultDamaged {
-            path: path.to_path_buf(),
-            detail,
-        }
-    })
+    let sealed =
+        crate::vault::crypto::open(std::io::BufReader::new(file.take(limit))).map_err(|f| {
+            let detail = match f {
+                crate::vault::crypto::DecryptFailure::Damaged(detail) => detail,
+                _ => "the age header is malformed",
+            };
+            Error::VaultDamaged {
+                path: path.to_path_buf(),
+                detail,
+            }
+        })?;
+    Ok((sealed, size as usize))
 }
 
 /// Reads a whole vault file (for `migrate`, `diff`), within the size limit.

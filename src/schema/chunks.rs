@@ -41,8 +41,24 @@ enum Header {
     Other,
 }
 
-/// Splits schema text into chunks that are each a TOML document, in file order.
+/// Below this size a schema is parsed in one piece: each piece costs `toml` a setup, and
+/// a small file's intermediate tables are small anyway (the 28-variable stack is 16 KiB).
+const WHOLE_BELOW: usize = 256 << 10;
+
+/// Splits schema text into chunks that are each a TOML document, in file order; a schema
+/// smaller than [`WHOLE_BELOW`] is one chunk.
 pub(super) fn split(text: &str) -> Vec<Chunk> {
+    if text.len() < WHOLE_BELOW {
+        return vec![Chunk {
+            range: 0..text.len(),
+            part: Part::Other,
+        }];
+    }
+    split_tables(text)
+}
+
+/// Splits schema text at its `[[variable]]` headers, whatever its size.
+fn split_tables(text: &str) -> Vec<Chunk> {
     let source = Source::new(text);
     let mut tokens = source.lex().peekable();
     let mut chunks = vec![Chunk {
@@ -146,7 +162,7 @@ mod tests {
     use super::*;
 
     fn parts(text: &str) -> Vec<(Part, &str)> {
-        split(text)
+        split_tables(text)
             .into_iter()
             .map(|c| (c.part, &text[c.range]))
             .collect()
@@ -186,17 +202,31 @@ mod tests {
     #[test]
     fn quoted_keys_are_recognized_and_the_chunks_cover_the_text() {
         let text = "a = 1\n[[\"variable\"]]\nname = \"A\"\n['variable'.rotation]\n";
-        let chunks = split(text);
+        let chunks = split_tables(text);
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[1].part, Part::Variable);
         assert_eq!(chunks[0].range.end, chunks[1].range.start);
         assert_eq!(chunks[1].range.end, text.len());
     }
 
+    #[test]
+    fn small_schemas_are_one_piece_and_large_ones_are_split() {
+        let one = "[schema]\nname = \"s\"\n[[variable]]\nname = \"A\"\n";
+        assert_eq!(split(one).len(), 1);
+        let mut big = String::from("[schema]\nname = \"s\"\n");
+        while big.len() < WHOLE_BELOW {
+            big.push_str("[[variable]]\nname = \"A\"\n");
+        }
+        let chunks = split(&big);
+        assert!(chunks.len() > 1000);
+        assert_eq!(chunks[0].part, Part::Other);
+        assert!(chunks[1..].iter().all(|c| c.part == Part::Variable));
+    }
+
     proptest::proptest! {
         #[test]
         fn chunks_never_panic_and_stay_in_order(text in "\\PC{0,300}") {
-            let chunks = split(&text);
+            let chunks = split_tables(&text);
             let mut at = 0;
             for c in &chunks {
                 proptest::prop_assert!(c.range.start >= at && c.range.end <= text.len());

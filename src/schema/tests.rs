@@ -356,6 +356,55 @@ fn argon2_costs_are_bounded() {
     parse(&hashed("m_cost = 65540, t_cost = 3, p_cost = 4")).unwrap();
 }
 
+/// A schema over 256 KiB is parsed one `[[variable]]` at a time: errors keep the file's
+/// line and column, and duplicates across pieces are still found.
+#[test]
+fn large_schemas_are_parsed_in_pieces_with_the_files_positions() {
+    let mut text = String::from(HEAD);
+    let mut n = 0;
+    while text.len() < 300 << 10 {
+        text.push_str(&format!(
+            "\n[[variable]]\nname = \"V{n}\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16\ndescription = \"d\"\nservices = [\"s\"]\n[variable.rotation]\nimpact = \"free\"\n"
+        ));
+        n += 1;
+    }
+    let schema = parse(&text).unwrap();
+    assert_eq!(schema.variables().len(), n);
+    let last = format!("name = \"V{}\"", n - 1);
+    let expected = text.lines().position(|l| l == last).unwrap() + 1;
+    assert_eq!(schema.variables()[n - 1].line, expected);
+    let bad = format!(
+        "{text}{}",
+        var("name = \"LAST\"\nkind = \"secret\"\nencoding = \"hexadecimal\"\nbytes = 8")
+    );
+    let line = bad.lines().count() - 3;
+    let e = error(&bad);
+    assert!(
+        e.starts_with(&format!(
+            "s.toml:{line}:12: variable LAST: unknown encoding"
+        )),
+        "{e}"
+    );
+    let twice = format!(
+        "{text}{}",
+        var("name = \"V3\"\nkind = \"fixed\"\ndefault = \"x\"")
+    );
+    let first = text.lines().position(|l| l == "name = \"V3\"").unwrap() + 1;
+    let e = error(&twice);
+    assert!(
+        e.contains(&format!(
+            "variable V3: defined twice (first at line {first})"
+        )),
+        "{e}"
+    );
+    let toml = format!("{text}\n[[variable]]\nname = \"X\"\nkind = = \"secret\"\n");
+    let e = error(&toml);
+    assert!(
+        e.starts_with(&format!("s.toml:{}:", toml.lines().count())),
+        "{e}"
+    );
+}
+
 #[test]
 fn toml_syntax_errors_have_a_position() {
     let e = error("[schema\nname = 1");

@@ -595,6 +595,28 @@ impl<'a> Ctx<'a> {
         ))
     }
 
+    /// A positive duration (`90d`) in field `field`; `examples` for the hint.
+    fn duration(
+        &self,
+        text: &Spanned<String>,
+        var: Option<&str>,
+        field: &str,
+        examples: &str,
+    ) -> Result<std::time::Duration> {
+        let hint = format!("write a duration such as {examples}");
+        let parsed = humantime::parse_duration(text.get_ref())
+            .map_err(|e| self.error(text.span(), var, format!("{field}: {e}"), &hint))?;
+        if parsed.is_zero() {
+            return Err(self.error(
+                text.span(),
+                var,
+                format!("{field} must be longer than zero"),
+                &hint,
+            ));
+        }
+        Ok(parsed)
+    }
+
     fn history_bound(&self, h: &Spanned<i64>) -> Result<usize> {
         if !(0..=MAX_HISTORY).contains(h.get_ref()) {
             return Err(self.error(
@@ -676,23 +698,8 @@ impl<'a> Ctx<'a> {
             };
         }
         if let Some(age) = &r.max_age {
-            let parsed = humantime::parse_duration(age.get_ref()).map_err(|e| {
-                self.error(
-                    age.span(),
-                    var,
-                    format!("max_age: {e}"),
-                    "write a duration such as \"90d\", \"26w\" or \"12h\"",
-                )
-            })?;
-            if parsed.is_zero() {
-                return Err(self.error(
-                    age.span(),
-                    var,
-                    "max_age must be longer than zero".into(),
-                    "write a duration such as \"90d\"",
-                ));
-            }
-            rotation.max_age = Some(parsed);
+            rotation.max_age =
+                Some(self.duration(age, var, "max_age", "\"90d\", \"26w\" or \"12h\"")?);
         }
         if let Some(h) = &r.history {
             rotation.history = self.history_bound(h)?;
@@ -839,25 +846,7 @@ impl<'a> Ctx<'a> {
         }
         let expires = match &rv.expires {
             None => None,
-            Some(e) => {
-                let parsed = humantime::parse_duration(e.get_ref()).map_err(|err| {
-                    self.error(
-                        e.span(),
-                        var,
-                        format!("expires: {err}"),
-                        "write a duration such as \"5y\", \"90d\" or \"1h\"",
-                    )
-                })?;
-                if parsed.is_zero() {
-                    return Err(self.error(
-                        e.span(),
-                        var,
-                        "expires must be longer than zero".into(),
-                        "write a duration such as \"5y\", or drop `expires` for a token without exp",
-                    ));
-                }
-                Some(parsed)
-            }
+            Some(e) => Some(self.duration(e, var, "expires", "\"5y\", \"90d\" or \"1h\"")?),
         };
         Ok(Jwt {
             secret: secret.to_string(),

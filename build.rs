@@ -9,7 +9,10 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue");
+    // Read at run time, not baked in with env!(): the compiled script is reused when the same
+    // sources are built from another directory with a shared target dir (as .ci/run does).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("catalogue");
     println!("cargo::rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("the catalogue/ directory")

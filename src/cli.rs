@@ -126,7 +126,7 @@ pub enum Command {
     /// rotation needs an action in a running service, or breaks stored data, are refused
     /// without --force; after a forced rotation the schema's follow-up steps are printed.
     #[command(
-        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate --dry-run POSTGRES_PASSWORD\n  envgen rotate --force POSTGRES_PASSWORD   # then follow the printed steps\n  envgen rotate --all                       # every secret that rotates freely"
+        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate --dry-run POSTGRES_PASSWORD\n  envgen rotate --force POSTGRES_PASSWORD   # then follow the printed steps\n  envgen rotate --all                       # every secret that rotates freely\n  envgen rotate REDIS_PASSWORD --apply --compose docker-compose.yml   # and restart its readers"
     )]
     Rotate(RotateArgs),
 
@@ -444,6 +444,20 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// `--apply`: restart the affected compose services once the vault is written.
+#[derive(Debug, Default, Args)]
+pub struct ApplyArgs {
+    /// After writing the vault, run `docker compose [-f FILE]... up -d SERVICES` with every
+    /// value in its environment, SERVICES being the services that read what changed
+    #[arg(long)]
+    pub apply: bool,
+
+    /// With --apply: the compose files (repeatable, in `docker compose -f` order); their
+    /// services' references choose what restarts [default: the schema's `services`]
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub compose: Vec<PathBuf>,
+}
+
 /// Arguments of `envgen rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
@@ -470,6 +484,10 @@ pub struct RotateArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen set`.
@@ -484,6 +502,10 @@ pub struct SetArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen rollback`.
@@ -500,6 +522,10 @@ pub struct RollbackArgs {
     /// Roll back even a variable whose rotation breaks stored data or needs an action.
     #[arg(long)]
     pub force: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen history`.

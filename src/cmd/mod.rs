@@ -4,6 +4,7 @@
 //! stdout carries only what a command is asked for (the `.env`, a value, the listing, the
 //! names that changed); notes for the person at the terminal go to stderr.
 
+mod apply;
 mod check;
 mod checkout;
 mod diff;

@@ -96,9 +96,10 @@ pub enum Command {
     ///
     /// Fails, printing nothing, if any variable of the schema is missing from the vault.
     /// Refuses to print to a terminal unless --force. Other formats: shell (export lines for
-    /// eval), json, files (one 0600 file per variable in --output DIR, for compose secrets).
+    /// eval), json, files (one file per variable in --output DIR, for compose secrets), k8s (a
+    /// Secret), external-secret (an ExternalSecret reading OpenBao), systemd-creds.
     #[command(
-        after_help = "Examples:\n  envgen render > .env\n  envgen render --output /srv/alecia/.env\n  envgen render --format shell > env.sh && . ./env.sh\n  envgen render --format files --output /run/secrets/alecia --service plausible\n  envgen render --only DATABASE_URL,REDIS_URL --format json"
+        after_help = "Examples:\n  envgen render > .env\n  envgen render --output /srv/alecia/.env\n  envgen render --format shell > env.sh && . ./env.sh\n  envgen render --format files --output /run/secrets/alecia --service plausible\n  envgen render --only DATABASE_URL,REDIS_URL --format json\n  envgen render --format files --output /srv/alecia/secrets --owner 999:999\n  envgen render --format k8s --name alecia --namespace prod | kubectl apply -f -\n  envgen --vault openbao://secret/alecia render --format external-secret --name alecia --store bao\n  envgen render --format systemd-creds --output /etc/credstore/alecia --encrypt"
     )]
     Render(RenderArgs),
 
@@ -348,8 +349,16 @@ pub enum Format {
     Shell,
     /// One JSON object, name to value.
     Json,
-    /// One file per variable (mode 0600) in the --output directory.
+    /// One file per variable (mode 0400, see --mode, --owner) in the --output directory.
     Files,
+    /// A Kubernetes v1 Secret manifest (--name, --namespace), values base64 in `data`.
+    K8s,
+    /// An External Secrets Operator ExternalSecret reading the OpenBao KV paths (--name,
+    /// --store): no values (openbao:// vaults only).
+    ExternalSecret,
+    /// One file per variable in the --output directory, for systemd's LoadCredential= (or
+    /// LoadCredentialEncrypted= with --encrypt).
+    SystemdCreds,
 }
 
 /// Which variables a command covers: all, `--only`, or those of `--service`.
@@ -377,13 +386,45 @@ pub struct RenderArgs {
     pub format: Format,
 
     /// Write atomically to this file (mode 0600; a symlink is refused) instead of stdout;
-    /// with --format files, the directory.
-    #[arg(short, long, value_name = "PATH", required_if_eq("format", "files"))]
+    /// with --format files or systemd-creds, the directory (created 0700).
+    #[arg(short, long, value_name = "PATH", required_if_eq_any([("format", "files"), ("format", "systemd-creds")]))]
     pub output: Option<PathBuf>,
 
     /// Print to stdout even when it is a terminal.
     #[arg(long)]
     pub force: bool,
+
+    /// files, systemd-creds: the files' permission bits, octal [default: 0400]
+    #[arg(long, value_name = "OCTAL")]
+    pub mode: Option<String>,
+
+    /// files, systemd-creds: the files' owner, numeric (the container's user)
+    #[arg(long, value_name = "UID:GID", conflicts_with = "owner_from")]
+    pub owner: Option<String>,
+
+    /// files: the owner is the `user:` of this service of the --compose file
+    #[arg(long, value_name = "SERVICE", requires = "compose")]
+    pub owner_from: Option<String>,
+
+    /// With --owner-from: the compose file (repeatable; the last one that sets `user:` wins)
+    #[arg(long, value_name = "FILE", requires = "owner_from")]
+    pub compose: Vec<PathBuf>,
+
+    /// k8s, external-secret: the Secret's name (metadata.name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// k8s, external-secret: the namespace
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// external-secret: the SecretStore that reaches the OpenBao server
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+
+    /// systemd-creds: encrypt each file with `systemd-creds encrypt` (host key or TPM)
+    #[arg(long)]
+    pub encrypt: bool,
 
     /// Which variables.
     #[command(flatten)]

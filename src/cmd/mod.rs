@@ -7,6 +7,7 @@
 mod apply;
 mod check;
 mod checkout;
+mod deliver;
 mod diff;
 mod env;
 mod exec;

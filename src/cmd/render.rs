@@ -4,7 +4,7 @@ use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use super::{Context, emit, note};
+use super::{Context, deliver, emit, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
 use crate::files::{
@@ -19,12 +19,31 @@ pub(super) fn run(
     err: &mut dyn Write,
     out_is_terminal: bool,
 ) -> Result<()> {
+    deliver::check_options(args)?;
     let selected = ctx.select(&args.selection)?;
+    if args.format == Format::ExternalSecret {
+        // No value is read: the operator reads them from OpenBao.
+        let (text, derived) = deliver::external_secret(ctx, args, &selected)?;
+        if !derived.is_empty() {
+            note(
+                err,
+                &format!(
+                    "not in the ExternalSecret: {}: derived values are computed by envgen and are not stored in OpenBao; deliver them with --format k8s --only {}",
+                    derived.join(", "),
+                    derived.join(",")
+                ),
+            );
+        }
+        return match &args.output {
+            Some(path) => write_output(path, text.as_bytes(), 0o600),
+            None => emit(out, text.as_bytes()),
+        };
+    }
     if args.output.is_none() && out_is_terminal && !args.force {
         return Err(Error::Terminal);
     }
     match (&args.output, args.format) {
-        (Some(dir), Format::Files) => check_directory(dir)?,
+        (Some(dir), Format::Files | Format::SystemdCreds) => check_directory(dir)?,
         (Some(path), _) => check_output(path)?,
         (None, _) => {}
     }
@@ -57,7 +76,9 @@ pub(super) fn run(
         }
         Format::Shell => Some(shell(pairs())),
         Format::Json => Some(json(pairs())),
-        Format::Files => None,
+        Format::K8s => Some(deliver::k8s_secret(ctx, args, pairs())?),
+        Format::Files | Format::SystemdCreds => None,
+        Format::ExternalSecret => unreachable!("handled above"),
     };
     for name in vault
         .variables

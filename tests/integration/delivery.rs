@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::testkit::{Run, Sandbox};
 
@@ -418,4 +419,283 @@ fn apply_with_no_reader_restarts_nothing() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("nothing was restarted"));
     assert!(shim.args().is_none());
+}
+
+/// Validates a manifest with the PyPI `kubernetes-validate` package (bundled schemas,
+/// offline), strict: unknown fields fail too.
+fn kubernetes_validate(dir: &Path, manifest: &str) {
+    let path = dir.join("manifest.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let out = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", "1.30"])
+        .arg(&path)
+        .output()
+        .expect("kubernetes-validate runs (pip install kubernetes-validate; scripts/install-test-tools)");
+    assert!(
+        out.status.success(),
+        "kubernetes-validate refused the manifest: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A YAML document as JSON, through PyYAML (which kubernetes-validate depends on).
+fn yaml_to_json(text: &str) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml\nprint(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn k8s_secret_is_valid_and_holds_every_value_in_base64() {
+    use base64::Engine;
+    let s = initialized();
+    let manifest = s
+        .run(&[
+            "render",
+            "--format",
+            "k8s",
+            "--name",
+            "alecia",
+            "--namespace",
+            "prod",
+        ])
+        .ok();
+    kubernetes_validate(s.dir.path(), &manifest);
+    let doc = yaml_to_json(&manifest);
+    assert_eq!(doc["kind"], "Secret");
+    assert_eq!(doc["type"], "Opaque");
+    assert_eq!(doc["metadata"]["namespace"], "prod");
+    assert_eq!(doc["metadata"]["labels"]["envgen/schema"], "alecia");
+    let data = doc["data"].as_object().unwrap();
+    assert_eq!(data.len(), 28);
+    for name in ["REDIS_PASSWORD", "DATABASE_URL", "VAULTWARDEN_ADMIN_TOKEN"] {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(data[name].as_str().unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), get(&s, name));
+    }
+    // kubectl parses it too, when it is installed (client-side: no cluster needed).
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok()
+    {
+        use std::io::Write;
+        let mut child = Command::new("kubectl")
+            .args([
+                "create",
+                "--dry-run=client",
+                "--validate=false",
+                "-o",
+                "name",
+                "-f",
+                "-",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(manifest.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("connection refused") {
+            // kubectl maps kinds through the API server's discovery, even for a client-side
+            // dry run: without a cluster there is nothing more it can check.
+            eprintln!("kubectl has no cluster to reach: its check was skipped");
+        } else {
+            assert!(out.status.success(), "{stderr}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "secret/alecia");
+        }
+    } else {
+        eprintln!("kubectl not installed: its check was skipped");
+    }
+}
+
+#[test]
+fn k8s_secret_of_a_service_and_profile_is_labelled_and_valid() {
+    let s = Sandbox::with_schema(&format!(
+        "{}\n[profile.staging]\n",
+        std::fs::read_to_string(crate::testkit::bundled_schema()).unwrap()
+    ));
+    s.run(&["--profile", "staging", "init"]).ok();
+    let manifest = s
+        .run(&[
+            "--profile",
+            "staging",
+            "render",
+            "--format",
+            "k8s",
+            "--name",
+            "redis-env",
+            "--service",
+            "redis",
+        ])
+        .ok();
+    kubernetes_validate(s.dir.path(), &manifest);
+    let doc = yaml_to_json(&manifest);
+    assert_eq!(doc["metadata"]["labels"]["envgen/profile"], "staging");
+    assert!(doc["metadata"].get("namespace").is_none());
+    let keys: Vec<&String> = doc["data"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["REDIS_PASSWORD"]);
+}
+
+#[test]
+fn k8s_and_external_secret_option_errors() {
+    let s = initialized();
+    for (args, expected) in [
+        (
+            &["render", "--format", "k8s"][..],
+            "--name is required with --format k8s",
+        ),
+        (
+            &["render", "--format", "k8s", "--name", "Bad_Name"],
+            "--name Bad_Name: not a Kubernetes name",
+        ),
+        (
+            &[
+                "render",
+                "--format",
+                "k8s",
+                "--name",
+                "a",
+                "--namespace",
+                "a.b",
+            ],
+            "--namespace a.b",
+        ),
+        (
+            &["render", "--name", "a"],
+            "--name is not used with --format dotenv",
+        ),
+        (
+            &["render", "--format", "k8s", "--name", "a", "--store", "b"],
+            "--store is not used",
+        ),
+        (
+            &["render", "--format", "external-secret", "--name", "a"],
+            "--store is required",
+        ),
+        (
+            &[
+                "render",
+                "--format",
+                "external-secret",
+                "--name",
+                "a",
+                "--store",
+                "b",
+            ],
+            "reads the values from OpenBao, but vault/alecia.age is a file vault",
+        ),
+    ] {
+        let err = s.run(args).fails();
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("hint: "), "{err}");
+    }
+    // A Secret is plaintext: refused on a terminal like the .env (tested with `script`
+    // elsewhere); to a file it is written 0600.
+    s.run(&[
+        "render", "--format", "k8s", "--name", "a", "--output", "s.yaml",
+    ])
+    .ok();
+    let mode = std::fs::metadata(s.path("s.yaml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn external_secret_points_at_the_kv_paths_openbao_holds_and_embeds_no_value() {
+    use crate::openbao::{ROOT, Server, envgen};
+    let bao = Server::dev();
+    let s = Sandbox::new();
+    envgen(&s, &bao.addr, ROOT, &["init"]).ok();
+    let run = envgen(
+        &s,
+        &bao.addr,
+        ROOT,
+        &[
+            "render",
+            "--format",
+            "external-secret",
+            "--name",
+            "alecia",
+            "--namespace",
+            "prod",
+            "--store",
+            "openbao",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let manifest = run.stdout;
+    // Derived values are named as left out, never silently dropped.
+    assert!(
+        run.stderr.contains(
+            "not in the ExternalSecret: DATABASE_URL, REDIS_URL, CLICKHOUSE_DATABASE_URL"
+        ),
+        "{}",
+        run.stderr
+    );
+    let doc = yaml_to_json(&manifest);
+    assert_eq!(doc["apiVersion"], "external-secrets.io/v1beta1");
+    assert_eq!(doc["kind"], "ExternalSecret");
+    assert_eq!(doc["spec"]["secretStoreRef"]["name"], "openbao");
+    assert_eq!(doc["spec"]["target"]["name"], "alecia");
+    let data = doc["spec"]["data"].as_array().unwrap();
+    assert_eq!(data.len(), 25);
+    for item in data {
+        let name = item["secretKey"].as_str().unwrap();
+        let key = item["remoteRef"]["key"].as_str().unwrap();
+        let property = item["remoteRef"]["property"].as_str().unwrap();
+        assert_eq!(key, format!("alecia/{name}"));
+        // The path and property hold exactly what `render` would deliver.
+        let out = bao.bao(
+            ROOT,
+            &[
+                "kv",
+                "get",
+                &format!("-field={property}"),
+                &format!("secret/{key}"),
+            ],
+        );
+        let stored = String::from_utf8(out.stdout).unwrap();
+        let rendered = envgen(
+            &s,
+            &bao.addr,
+            ROOT,
+            &["render", "--format", "json", "--only", name],
+        )
+        .ok();
+        let rendered: serde_json::Value = serde_json::from_str(&rendered).unwrap();
+        assert_eq!(stored.trim_end_matches('\n'), rendered[name], "{name}");
+        if stored.len() > 12 {
+            assert!(!manifest.contains(&stored), "no value is embedded: {name}");
+        }
+    }
 }

@@ -189,6 +189,10 @@ pub enum Command {
     #[command(subcommand)]
     Schema(SchemaCommand),
 
+    /// Compose helpers: an override file that hands the secrets to services as files.
+    #[command(subcommand)]
+    Compose(ComposeCommand),
+
     /// Copy the vault to another store: a file vault into OpenBao, or back into a file.
     ///
     /// Values, dates and history are copied (older versions first), then read back and
@@ -701,6 +705,41 @@ pub struct MigrateArgs {
     /// Where to copy the vault: openbao://MOUNT/PATH, vault://MOUNT/PATH, or a file.
     #[arg(long, value_name = "FILE|URL")]
     pub to: PathBuf,
+}
+
+/// The subcommands of `envgen compose`.
+#[derive(Debug, Subcommand)]
+pub enum ComposeCommand {
+    /// Write a compose override declaring every schema variable the services use as a compose
+    /// secret (a file of `render --format files`), and, where the image's catalogue entry
+    /// reads a `NAME_FILE` variable, pointing it at /run/secrets/NAME instead of the value.
+    ///
+    /// Holds no value. Use it as the last -f, after rendering the files it names.
+    #[command(
+        after_help = "Examples:\n  envgen compose secrets --compose docker-compose.yml --output docker-compose.secrets.yml\n  envgen render --format files --output secrets --owner 999:999\n  envgen exec -- docker compose -f docker-compose.yml -f docker-compose.secrets.yml up -d"
+    )]
+    Secrets(ComposeSecretsArgs),
+}
+
+/// Arguments of `envgen compose secrets`.
+#[derive(Debug, Args)]
+pub struct ComposeSecretsArgs {
+    /// The compose files, in `docker compose -f` order.
+    #[arg(long, required = true, value_name = "FILE")]
+    pub compose: Vec<PathBuf>,
+
+    /// Where to write the override.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// The directory of the rendered files, as the override names it (relative paths are
+    /// relative to the project directory, the first compose file's).
+    #[arg(long, value_name = "DIR", default_value = "./secrets")]
+    pub files: PathBuf,
+
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The subcommands of `envgen openbao`.

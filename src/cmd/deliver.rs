@@ -9,9 +9,11 @@
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use super::Context;
+use super::exec::find_program;
+use super::{Context, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
+use crate::files::{Owner, Staging, check_replaceable};
 use crate::schema::Kind;
 use crate::secret::SecretBuf;
 use crate::storage::Backend;
@@ -232,4 +234,207 @@ pub(super) fn external_secret(
         ));
     }
     Ok((text, derived))
+}
+
+/// The mode of `--mode` (octal; default 0400): nothing for others, never writable by the group.
+fn parse_mode(given: Option<&str>) -> Result<u32> {
+    let Some(text) = given else {
+        return Ok(0o400);
+    };
+    let invalid = |reason: &str, hint: &str| Error::InvalidOption {
+        option: "--mode",
+        given: text.into(),
+        reason: reason.into(),
+        hint: hint.into(),
+    };
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    let mode = u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| invalid("not an octal mode of at most 0777", "e.g. --mode 0440"))?;
+    if mode & 0o007 != 0 {
+        return Err(invalid(
+            "every user of this host could use the secret files",
+            "make the container's user the owner instead: --owner UID:GID (or --owner-from SERVICE)",
+        ));
+    }
+    if mode & 0o020 != 0 {
+        return Err(invalid(
+            "other users could change the secret files",
+            "drop the group and other write bits, e.g. --mode 0440",
+        ));
+    }
+    if mode & 0o400 == 0 {
+        return Err(invalid(
+            "the owner could not read the files",
+            "give the owner read access, e.g. --mode 0400 with --owner UID:GID",
+        ));
+    }
+    Ok(mode)
+}
+
+/// The owner of `--owner UID:GID` or of `--owner-from SERVICE` (its compose `user:`).
+fn owner(args: &RenderArgs) -> Result<Option<Owner>> {
+    if let Some(text) = &args.owner {
+        return Owner::parse(text)
+            .map(Some)
+            .ok_or_else(|| Error::InvalidOption {
+                option: "--owner",
+                given: text.clone(),
+                reason: "not UID:GID or UID, numeric".into(),
+                hint: "give numbers, as the container sees them: `docker compose exec SERVICE id`"
+                    .into(),
+            });
+    }
+    let Some(service) = &args.owner_from else {
+        return Ok(None);
+    };
+    let mut user: Option<(String, &std::path::Path)> = None;
+    let mut found = false;
+    for file in &args.compose {
+        let root = crate::compose::read_tree(file)?;
+        for s in crate::compose::services(&root) {
+            if &s.name == service {
+                found = true;
+                if let Some(u) = s.user {
+                    user = Some((u, file));
+                }
+            }
+        }
+    }
+    let failed = |reason: String| Error::OwnerFrom {
+        service: service.clone(),
+        reason,
+    };
+    let files = args
+        .compose
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match user {
+        _ if !found => Err(failed(format!("no such service in {files}"))),
+        None => Err(failed(format!(
+            "the service has no `user:` in {files} (it runs as its image's user)"
+        ))),
+        Some((u, file)) => Owner::parse(&u).map(Some).ok_or_else(|| {
+            failed(format!(
+                "its `user: {u}` in {} is not numeric: the name is resolved inside the image",
+                file.display()
+            ))
+        }),
+    }
+}
+
+/// `--format files` and `systemd-creds`: one file per variable in `dir`, all or nothing
+/// (see [`Staging`]); for systemd, the unit lines on `err`.
+pub(super) fn write_files<'a>(
+    ctx: &Context,
+    args: &RenderArgs,
+    dir: &std::path::Path,
+    pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    err: &mut dyn std::io::Write,
+) -> Result<()> {
+    let mode = parse_mode(args.mode.as_deref())?;
+    let owner = owner(args)?;
+    let systemd = args.format == Format::SystemdCreds;
+    let encrypt = match args.encrypt {
+        true => Some(
+            find_program("systemd-creds".as_ref(), ctx.env.path.as_deref()).map_err(|e| {
+                Error::SystemdCreds {
+                    name: "the credentials".into(),
+                    status: format!("cannot run: systemd-creds {e}"),
+                }
+            })?,
+        ),
+        false => None,
+    };
+    let file_name = |name: &str| match encrypt {
+        Some(_) => format!("{name}.cred"),
+        None => name.to_string(),
+    };
+    // Every destination is checked before the first file is written, so a refusal leaves
+    // no plaintext behind.
+    for (name, _) in pairs.clone() {
+        check_replaceable(&dir.join(file_name(name)))?;
+    }
+    let mut staging = Staging::begin(dir)?;
+    for (name, value) in pairs.clone() {
+        let file = file_name(name);
+        match &encrypt {
+            None => staging.write(&file, value.as_bytes(), mode, owner)?,
+            Some(program) => {
+                systemd_encrypt(program, name, value, &staging.path(&file))?;
+                staging.adopt(&file, mode, owner)?;
+            }
+        }
+    }
+    staging.publish()?;
+    let shown = |o: Option<Owner>| o.map(|o| format!(", owner {o}")).unwrap_or_default();
+    let count = pairs.clone().count();
+    note(
+        err,
+        &format!(
+            "wrote {count} files (mode {mode:04o}{}) to {}",
+            shown(owner),
+            dir.display()
+        ),
+    );
+    if systemd {
+        let absolute = std::fs::canonicalize(dir).map_err(|e| Error::io("resolve", dir, e))?;
+        let key = match encrypt {
+            Some(_) => "LoadCredentialEncrypted",
+            None => "LoadCredential",
+        };
+        note(err, "add to the unit's [Service] section:");
+        for (name, _) in pairs {
+            note(
+                err,
+                &format!("{key}={name}:{}", absolute.join(file_name(name)).display()),
+            );
+        }
+        note(
+            err,
+            "the service reads each value from $CREDENTIALS_DIRECTORY/NAME",
+        );
+    }
+    Ok(())
+}
+
+/// `systemd-creds encrypt --name=NAME - PATH`, the value on its stdin (never in argv).
+fn systemd_encrypt(
+    program: &std::path::Path,
+    name: &str,
+    value: &str,
+    path: &std::path::Path,
+) -> Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let failed = |status: String| Error::SystemdCreds {
+        name: name.into(),
+        status,
+    };
+    let mut child = Command::new(program)
+        .arg("encrypt")
+        .arg(format!("--name={name}"))
+        .arg("-")
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| failed(format!("could not start: {e}")))?;
+    let written = child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(value.as_bytes());
+    let status = child
+        .wait()
+        .map_err(|e| failed(format!("could not be waited for: {e}")))?;
+    written.map_err(|e| failed(format!("did not read the value: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(failed(format!("exited with code {code}"))),
+        None => Err(failed("was killed by a signal".into())),
+    }
 }

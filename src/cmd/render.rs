@@ -1,15 +1,12 @@
 //! `envgen render`: every value, in one of four formats, or nothing at all.
 
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use super::{Context, deliver, emit, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
-use crate::files::{
-    Existing, check_output, check_replaceable, loose_directory, write_atomic, write_output,
-};
+use crate::files::{check_output, loose_directory, write_output};
 use crate::render::{dotenv, json, shell};
 
 pub(super) fn run(
@@ -99,27 +96,7 @@ pub(super) fn run(
             let dir = dir
                 .as_deref()
                 .expect("clap requires --output with --format files");
-            // Every destination is checked before the first file is written, so a refusal
-            // leaves no plaintext behind.
-            for (name, _) in pairs() {
-                check_replaceable(&dir.join(name))?;
-            }
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("create the directory", dir, e))?;
-            for (name, value) in pairs() {
-                write_atomic(&dir.join(name), value.as_bytes(), 0o600, Existing::Replace)?;
-            }
-            note(
-                err,
-                &format!(
-                    "wrote {} files (mode 0600) to {}",
-                    selected.len(),
-                    dir.display()
-                ),
-            );
+            deliver::write_files(ctx, args, dir, pairs(), err)?;
         }
     }
     let names: Vec<&str> = pairs().map(|(name, _)| name).collect();

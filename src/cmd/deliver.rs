@@ -343,7 +343,7 @@ pub(super) fn write_files<'a>(
             find_program("systemd-creds".as_ref(), ctx.env.path.as_deref()).map_err(|e| {
                 Error::SystemdCreds {
                     name: "the credentials".into(),
-                    status: format!("cannot run: systemd-creds {e}"),
+                    status: format!("cannot run: {e}"),
                 }
             })?,
         ),

@@ -953,3 +953,108 @@ fn compose_secrets_override_is_valid_compose_and_takes_file_capable_values_out_o
         .fails();
     assert!(err.contains("missing.yml"), "{err}");
 }
+
+#[test]
+fn systemd_credentials_are_private_files_with_the_unit_lines_to_add() {
+    let s = initialized();
+    let run = s.run(&[
+        "render",
+        "--format",
+        "systemd-creds",
+        "--output",
+        "creds",
+        "--only",
+        "REDIS_PASSWORD,SEARXNG_SECRET",
+    ]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    assert_eq!(mode_of(&s.path("creds")), 0o700);
+    assert_eq!(mode_of(&s.path("creds/REDIS_PASSWORD")), 0o400);
+    let dir = std::fs::canonicalize(s.path("creds")).unwrap();
+    assert!(
+        run.stderr.contains(&format!(
+            "LoadCredential=REDIS_PASSWORD:{}/REDIS_PASSWORD",
+            dir.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    // --encrypt without systemd-creds on PATH is a clear error, and writes nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out = s
+        .command(&[
+            "render",
+            "--format",
+            "systemd-creds",
+            "--output",
+            "enc",
+            "--encrypt",
+        ])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("systemd-creds encrypt of the credentials cannot run"),
+        "{stderr}"
+    );
+    assert!(!s.path("enc").exists());
+    // With systemd-creds, each value goes through its stdin and decrypts back.
+    let usable = Command::new("systemd-creds")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !usable {
+        eprintln!("systemd-creds not installed: --encrypt was not exercised");
+        return;
+    }
+    let run = s.run(&[
+        "render",
+        "--format",
+        "systemd-creds",
+        "--output",
+        "enc",
+        "--encrypt",
+        "--only",
+        "REDIS_PASSWORD",
+    ]);
+    if run.code != 0
+        && run
+            .stderr
+            .contains("systemd-creds encrypt of REDIS_PASSWORD")
+    {
+        eprintln!(
+            "systemd-creds cannot encrypt here (no host key or TPM): {}",
+            run.stderr
+        );
+        return;
+    }
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("LoadCredentialEncrypted=REDIS_PASSWORD:"),
+        "{}",
+        run.stderr
+    );
+    let cred = s.path("enc/REDIS_PASSWORD.cred");
+    assert_eq!(mode_of(&cred), 0o400);
+    assert!(
+        !String::from_utf8_lossy(&std::fs::read(&cred).unwrap())
+            .contains(&get(&s, "REDIS_PASSWORD"))
+    );
+    let out = Command::new("systemd-creds")
+        .args(["decrypt", "--name=REDIS_PASSWORD"])
+        .arg(&cred)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        get(&s, "REDIS_PASSWORD")
+    );
+}

@@ -96,9 +96,10 @@ pub enum Command {
     ///
     /// Fails, printing nothing, if any variable of the schema is missing from the vault.
     /// Refuses to print to a terminal unless --force. Other formats: shell (export lines for
-    /// eval), json, files (one 0600 file per variable in --output DIR, for compose secrets).
+    /// eval), json, files (one file per variable in --output DIR, for compose secrets), k8s (a
+    /// Secret), external-secret (an ExternalSecret reading OpenBao), systemd-creds.
     #[command(
-        after_help = "Examples:\n  envgen render > .env\n  envgen render --output /srv/alecia/.env\n  envgen render --format shell > env.sh && . ./env.sh\n  envgen render --format files --output /run/secrets/alecia --service plausible\n  envgen render --only DATABASE_URL,REDIS_URL --format json"
+        after_help = "Examples:\n  envgen render > .env\n  envgen render --output /srv/alecia/.env\n  envgen render --format shell > env.sh && . ./env.sh\n  envgen render --format files --output /run/secrets/alecia --service plausible\n  envgen render --only DATABASE_URL,REDIS_URL --format json\n  envgen render --format files --output /srv/alecia/secrets --owner 999:999\n  envgen render --format k8s --name alecia --namespace prod | kubectl apply -f -\n  envgen --vault openbao://secret/alecia render --format external-secret --name alecia --store bao\n  envgen render --format systemd-creds --output /etc/credstore/alecia --encrypt"
     )]
     Render(RenderArgs),
 
@@ -126,7 +127,7 @@ pub enum Command {
     /// rotation needs an action in a running service, or breaks stored data, are refused
     /// without --force; after a forced rotation the schema's follow-up steps are printed.
     #[command(
-        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate --dry-run POSTGRES_PASSWORD\n  envgen rotate --force POSTGRES_PASSWORD   # then follow the printed steps\n  envgen rotate --all                       # every secret that rotates freely"
+        after_help = "Examples:\n  envgen rotate REDIS_PASSWORD\n  envgen rotate --dry-run POSTGRES_PASSWORD\n  envgen rotate --force POSTGRES_PASSWORD   # then follow the printed steps\n  envgen rotate --all                       # every secret that rotates freely\n  envgen rotate REDIS_PASSWORD --apply --compose docker-compose.yml   # and restart its readers"
     )]
     Rotate(RotateArgs),
 
@@ -187,6 +188,10 @@ pub enum Command {
     /// Write a schema for a stack (from its compose files).
     #[command(subcommand)]
     Schema(SchemaCommand),
+
+    /// Compose helpers: an override file that hands the secrets to services as files.
+    #[command(subcommand)]
+    Compose(ComposeCommand),
 
     /// Copy the vault to another store: a file vault into OpenBao, or back into a file.
     ///
@@ -348,8 +353,16 @@ pub enum Format {
     Shell,
     /// One JSON object, name to value.
     Json,
-    /// One file per variable (mode 0600) in the --output directory.
+    /// One file per variable (mode 0400, see --mode, --owner) in the --output directory.
     Files,
+    /// A Kubernetes v1 Secret manifest (--name, --namespace), values base64 in `data`.
+    K8s,
+    /// An External Secrets Operator ExternalSecret reading the OpenBao KV paths (--name,
+    /// --store): no values (openbao:// vaults only).
+    ExternalSecret,
+    /// One file per variable in the --output directory, for systemd's LoadCredential= (or
+    /// LoadCredentialEncrypted= with --encrypt).
+    SystemdCreds,
 }
 
 /// Which variables a command covers: all, `--only`, or those of `--service`.
@@ -377,13 +390,45 @@ pub struct RenderArgs {
     pub format: Format,
 
     /// Write atomically to this file (mode 0600; a symlink is refused) instead of stdout;
-    /// with --format files, the directory.
-    #[arg(short, long, value_name = "PATH", required_if_eq("format", "files"))]
+    /// with --format files or systemd-creds, the directory (created 0700).
+    #[arg(short, long, value_name = "PATH", required_if_eq_any([("format", "files"), ("format", "systemd-creds")]))]
     pub output: Option<PathBuf>,
 
     /// Print to stdout even when it is a terminal.
     #[arg(long)]
     pub force: bool,
+
+    /// files, systemd-creds: the files' permission bits, octal [default: 0400]
+    #[arg(long, value_name = "OCTAL")]
+    pub mode: Option<String>,
+
+    /// files, systemd-creds: the files' owner, numeric (the container's user)
+    #[arg(long, value_name = "UID:GID", conflicts_with = "owner_from")]
+    pub owner: Option<String>,
+
+    /// files: the owner is the `user:` of this service of the --compose file
+    #[arg(long, value_name = "SERVICE", requires = "compose")]
+    pub owner_from: Option<String>,
+
+    /// With --owner-from: the compose file (repeatable; the last one that sets `user:` wins)
+    #[arg(long, value_name = "FILE", requires = "owner_from")]
+    pub compose: Vec<PathBuf>,
+
+    /// k8s, external-secret: the Secret's name (metadata.name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// k8s, external-secret: the namespace
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// external-secret: the SecretStore that reaches the OpenBao server
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+
+    /// systemd-creds: encrypt each file with `systemd-creds encrypt` (host key or TPM)
+    #[arg(long)]
+    pub encrypt: bool,
 
     /// Which variables.
     #[command(flatten)]
@@ -444,6 +489,20 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// `--apply`: restart the affected compose services once the vault is written.
+#[derive(Debug, Default, Args)]
+pub struct ApplyArgs {
+    /// After writing the vault, run `docker compose [-f FILE]... up -d SERVICES` with every
+    /// value in its environment, SERVICES being the services that read what changed
+    #[arg(long)]
+    pub apply: bool,
+
+    /// With --apply: the compose files (repeatable, in `docker compose -f` order); their
+    /// services' references choose what restarts [default: the schema's `services`]
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub compose: Vec<PathBuf>,
+}
+
 /// Arguments of `envgen rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
@@ -470,6 +529,10 @@ pub struct RotateArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen set`.
@@ -484,6 +547,10 @@ pub struct SetArgs {
     /// Accept a changed .recipients file and re-encrypt the vault to it.
     #[arg(long)]
     pub update_recipients: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen rollback`.
@@ -500,6 +567,10 @@ pub struct RollbackArgs {
     /// Roll back even a variable whose rotation breaks stored data or needs an action.
     #[arg(long)]
     pub force: bool,
+
+    /// Restart the affected services.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Arguments of `envgen history`.
@@ -634,6 +705,41 @@ pub struct MigrateArgs {
     /// Where to copy the vault: openbao://MOUNT/PATH, vault://MOUNT/PATH, or a file.
     #[arg(long, value_name = "FILE|URL")]
     pub to: PathBuf,
+}
+
+/// The subcommands of `envgen compose`.
+#[derive(Debug, Subcommand)]
+pub enum ComposeCommand {
+    /// Write a compose override declaring every schema variable the services use as a compose
+    /// secret (a file of `render --format files`), and, where the image's catalogue entry
+    /// reads a `NAME_FILE` variable, pointing it at /run/secrets/NAME instead of the value.
+    ///
+    /// Holds no value. Use it as the last -f, after rendering the files it names.
+    #[command(
+        after_help = "Examples:\n  envgen compose secrets --compose docker-compose.yml --output docker-compose.secrets.yml\n  envgen render --format files --output secrets --owner 999:999\n  envgen exec -- docker compose -f docker-compose.yml -f docker-compose.secrets.yml up -d"
+    )]
+    Secrets(ComposeSecretsArgs),
+}
+
+/// Arguments of `envgen compose secrets`.
+#[derive(Debug, Args)]
+pub struct ComposeSecretsArgs {
+    /// The compose files, in `docker compose -f` order.
+    #[arg(long, required = true, value_name = "FILE")]
+    pub compose: Vec<PathBuf>,
+
+    /// Where to write the override.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// The directory of the rendered files, as the override names it (relative paths are
+    /// relative to the project directory, the first compose file's).
+    #[arg(long, value_name = "DIR", default_value = "./secrets")]
+    pub files: PathBuf,
+
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The subcommands of `envgen openbao`.

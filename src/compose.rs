@@ -367,9 +367,140 @@ pub fn parse_tree(text: &str, path: &Path) -> Result<Node> {
     }))
 }
 
+/// One service of a compose file, as the delivery commands need it (`--apply`,
+/// `compose secrets`, `--owner-from`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// The service's name.
+    pub name: String,
+    /// Its `image:`, if any.
+    pub image: Option<String>,
+    /// Its `user:`, if any (`UID`, `UID:GID`, or names).
+    pub user: Option<String>,
+    /// Every variable referenced anywhere in its definition, sorted, each once.
+    pub references: Vec<String>,
+    /// Its `environment:` (mapping or `KEY=VALUE` list), in file order; a key without a
+    /// value has an empty one.
+    pub environment: Vec<(String, String)>,
+}
+
+/// Reads and parses the compose file at `path` ([`parse_tree`]), refusing one whose top level
+/// or `services:` is not a mapping.
+pub fn read_tree(path: &Path) -> Result<Node> {
+    let bytes = crate::files::read_capped(path, crate::files::limits::COMPOSE).map_err(|e| {
+        Error::ComposeUnreadable {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::ComposeSyntax {
+        path: path.to_path_buf(),
+        line: 1,
+        message: "not UTF-8 text".into(),
+    })?;
+    let root = parse_tree(text, path)?;
+    let services = root.get("services");
+    if !matches!(root.value, Tree::Map(_))
+        || services.is_some_and(|s| !matches!(s.value, Tree::Map(_) | Tree::Null))
+    {
+        return Err(Error::NotCompose {
+            path: path.to_path_buf(),
+            line: services.map_or(root.line, |s| s.line),
+        });
+    }
+    Ok(root)
+}
+
+/// The services of a parsed compose file, in file order.
+pub fn services(root: &Node) -> Vec<Service> {
+    let Some(services) = root.get("services") else {
+        return Vec::new();
+    };
+    services
+        .entries()
+        .into_iter()
+        .map(|(name, node)| {
+            let mut references = Vec::new();
+            collect_references(node, &mut references);
+            references.sort();
+            references.dedup();
+            let scalar = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_string);
+            let environment = match node.get("environment").map(|e| &e.value) {
+                Some(Tree::Map(_)) => node
+                    .get("environment")
+                    .map(Node::entries)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.as_str().unwrap_or_default().to_string()))
+                    .collect(),
+                Some(Tree::Seq(items)) => items
+                    .iter()
+                    .filter_map(Node::as_str)
+                    .map(|item| match item.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (item.to_string(), String::new()),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Service {
+                name: name.to_string(),
+                image: scalar("image"),
+                user: scalar("user"),
+                references,
+                environment,
+            }
+        })
+        .collect()
+}
+
+fn collect_references(node: &Node, found: &mut Vec<String>) {
+    match &node.value {
+        Tree::Scalar(text) => found.extend(references(text).into_iter().map(|(n, _, _)| n)),
+        Tree::Seq(items) => items.iter().for_each(|n| collect_references(n, found)),
+        Tree::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            collect_references(k, found);
+            collect_references(v, found);
+        }),
+        Tree::Null => {}
+    }
+}
+
+/// The variable a whole value refers to, when the value is exactly one reference (`${NAME}`
+/// or `$NAME`, without default): the value compose passes is then the variable's own.
+pub fn sole_reference(value: &str) -> Option<&str> {
+    let name = value
+        .strip_prefix("${")
+        .and_then(|v| v.strip_suffix('}'))
+        .or_else(|| value.strip_prefix('$'))?;
+    (name_len(name.as_bytes()) == name.len() && !name.is_empty()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn services_list_their_references_user_and_environment() {
+        let text = "x-env: &env\n  SHARED: ${SHARED_KEY}\nservices:\n  db:\n    image: postgres:16\n    user: \"999:999\"\n    environment:\n      POSTGRES_PASSWORD: ${PG_PASS}\n      <<: *env\n  web:\n    image: app\n    command: run --db ${DATABASE_URL:-x}\n    environment:\n      - A=$$LITERAL\n      - B=$B_VAR\n";
+        let root = parse_tree(text, Path::new("c.yml")).unwrap();
+        let found = services(&root);
+        assert_eq!(found[0].name, "db");
+        assert_eq!(found[0].user.as_deref(), Some("999:999"));
+        assert_eq!(found[0].references, ["PG_PASS", "SHARED_KEY"]);
+        assert_eq!(found[1].references, ["B_VAR", "DATABASE_URL"]);
+        assert_eq!(
+            found[1].environment,
+            [
+                ("A".into(), "$$LITERAL".into()),
+                ("B".into(), "$B_VAR".into())
+            ]
+        );
+        assert_eq!(sole_reference("${X_1}"), Some("X_1"));
+        assert_eq!(sole_reference("$X"), Some("X"));
+        assert_eq!(sole_reference("${X:-d}"), None);
+        assert_eq!(sole_reference("a${X}"), None);
+    }
 
     #[test]
     fn the_tree_keeps_lines_resolves_aliases_and_merges() {

@@ -345,6 +345,72 @@ pub enum Error {
         /// The underlying I/O error.
         source: io::Error,
     },
+    /// `--apply` with a variable whose rotation needs steps inside a running service.
+    #[error(
+        "not applied: {names} need steps inside the running services between the change and the restart, which envgen cannot run for you; nothing was changed"
+    )]
+    ApplyGuarded {
+        /// The guarded variables, `A, B`.
+        names: String,
+        /// The same command without `--apply`.
+        without_apply: String,
+        /// The restart to run once the steps are done.
+        restart: String,
+    },
+    /// `--apply`: `docker compose up` failed after the vault was written.
+    #[error("{command} {status}; the vault was changed all the same (the new values are stored)")]
+    ApplyFailed {
+        /// The command, as typed (no value).
+        command: String,
+        /// `exited with code 3`, `was killed by a signal`.
+        status: String,
+        /// The commands that put the previous values back and restart.
+        rollback: Vec<String>,
+    },
+    /// An option that the chosen `render --format` does not take, or lacks.
+    #[error("{option} {problem} with --format {format}")]
+    FormatOption {
+        /// The option.
+        option: &'static str,
+        /// `is not used`, `is required`.
+        problem: &'static str,
+        /// The format.
+        format: &'static str,
+    },
+    /// A `--mode`, `--owner` or Kubernetes name that cannot be used.
+    #[error("{option} {given}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What was given (never a value of the vault).
+        given: String,
+        /// What is wrong.
+        reason: String,
+        /// What to do.
+        hint: String,
+    },
+    /// `--owner-from SERVICE`: the service or its `user:` cannot give an owner.
+    #[error("--owner-from {service}: {reason}")]
+    OwnerFrom {
+        /// The service.
+        service: String,
+        /// What is wrong, naming the compose file.
+        reason: String,
+    },
+    /// `--format external-secret` of a vault that is not kept in OpenBao.
+    #[error("--format external-secret reads the values from OpenBao, but {vault} is a file vault")]
+    NeedsOpenBao {
+        /// The vault.
+        vault: PathBuf,
+    },
+    /// `systemd-creds encrypt` could not run, or failed.
+    #[error("systemd-creds encrypt of {name} {status}")]
+    SystemdCreds {
+        /// The variable.
+        name: String,
+        /// What happened.
+        status: String,
+    },
     /// A compose file is not valid YAML.
     #[error("{path}:{line}: not a valid compose file: {message}")]
     ComposeSyntax {
@@ -622,6 +688,18 @@ impl Error {
             Error::NoStateDirectory => "set HOME (or XDG_STATE_HOME) for this command, e.g. in the systemd unit or the crontab".into(),
             Error::UnknownService { known, .. } => format!("services in the schema: {}", known.join(", ")),
             Error::Exec { .. } => "check the command name and that it is on PATH".into(),
+            Error::ApplyGuarded { without_apply, restart, .. } => format!(
+                "run `{without_apply}`, follow the steps it prints, then restart: {restart}"
+            ),
+            Error::ApplyFailed { rollback, .. } => format!(
+                "fix what the output above shows and run the restart again, or put the previous values back: {}",
+                rollback.join("; ")
+            ),
+            Error::FormatOption { .. } => "`envgen render --help` lists which options each format takes".into(),
+            Error::InvalidOption { hint, .. } => hint.clone(),
+            Error::OwnerFrom { .. } => "give the owner as --owner UID:GID, or write `user: \"UID:GID\"` (numbers) in the service".into(),
+            Error::NeedsOpenBao { .. } => "use --vault openbao://MOUNT/PATH (see `envgen migrate`), or --format k8s to embed the values".into(),
+            Error::SystemdCreds { .. } => "run without --encrypt to write plain credential files, or check `systemd-creds setup` on this host".into(),
             Error::ComposeSyntax { .. } => "fix the YAML; `docker compose config` shows the same error".into(),
             Error::ComposeUnreadable { .. } => "check the path; give the compose files docker compose uses (-f FILE ...)".into(),
             Error::NotCompose { .. } => "give a docker compose file (`services:` maps each service name to its definition)".into(),

@@ -48,7 +48,7 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs, err: &mut dyn Write) -> Result
 
 /// The program `exec` runs: a name with a `/` as given, else the first executable file of
 /// that name on `path` (the caller's `PATH`).
-fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
+pub(super) fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
     if program.as_encoded_bytes().contains(&b'/') {
         return Ok(PathBuf::from(program));
     }

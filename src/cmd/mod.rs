@@ -4,8 +4,11 @@
 //! stdout carries only what a command is asked for (the `.env`, a value, the listing, the
 //! names that changed); notes for the person at the terminal go to stderr.
 
+mod apply;
 mod check;
 mod checkout;
+mod compose_secrets;
+mod deliver;
 mod diff;
 mod env;
 mod exec;
@@ -132,6 +135,7 @@ pub fn run(
         Command::Scan(args) => scan::run(&ctx, &args, out, err),
         Command::Migrate(args) => openbao::migrate(&ctx, &args, out, err).map(ok),
         Command::Openbao(command) => openbao::run(&ctx, &command, out).map(ok),
+        Command::Compose(command) => compose_secrets::run(&ctx, &command, err).map(ok),
         Command::Keygen(_)
         | Command::Textconv(_)
         | Command::Schema(_)

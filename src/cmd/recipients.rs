@@ -138,6 +138,7 @@ pub(super) fn run(
             dry_run: false,
             force: false,
             update_recipients: false,
+            apply: Default::default(),
         };
         rotate::run(ctx, &rotate_free, out, err)?;
     }

@@ -1,15 +1,12 @@
 //! `envgen render`: every value, in one of four formats, or nothing at all.
 
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use super::{Context, emit, note};
+use super::{Context, deliver, emit, note};
 use crate::cli::{Format, RenderArgs};
 use crate::error::{Error, Result};
-use crate::files::{
-    Existing, check_output, check_replaceable, loose_directory, write_atomic, write_output,
-};
+use crate::files::{check_output, loose_directory, write_output};
 use crate::render::{dotenv, json, shell};
 
 pub(super) fn run(
@@ -19,12 +16,31 @@ pub(super) fn run(
     err: &mut dyn Write,
     out_is_terminal: bool,
 ) -> Result<()> {
+    deliver::check_options(args)?;
     let selected = ctx.select(&args.selection)?;
+    if args.format == Format::ExternalSecret {
+        // No value is read: the operator reads them from OpenBao.
+        let (text, derived) = deliver::external_secret(ctx, args, &selected)?;
+        if !derived.is_empty() {
+            note(
+                err,
+                &format!(
+                    "not in the ExternalSecret: {}: derived values are computed by envgen and are not stored in OpenBao; deliver them with --format k8s --only {}",
+                    derived.join(", "),
+                    derived.join(",")
+                ),
+            );
+        }
+        return match &args.output {
+            Some(path) => write_output(path, text.as_bytes(), 0o600),
+            None => emit(out, text.as_bytes()),
+        };
+    }
     if args.output.is_none() && out_is_terminal && !args.force {
         return Err(Error::Terminal);
     }
     match (&args.output, args.format) {
-        (Some(dir), Format::Files) => check_directory(dir)?,
+        (Some(dir), Format::Files | Format::SystemdCreds) => check_directory(dir)?,
         (Some(path), _) => check_output(path)?,
         (None, _) => {}
     }
@@ -57,7 +73,9 @@ pub(super) fn run(
         }
         Format::Shell => Some(shell(pairs())),
         Format::Json => Some(json(pairs())),
-        Format::Files => None,
+        Format::K8s => Some(deliver::k8s_secret(ctx, args, pairs())?),
+        Format::Files | Format::SystemdCreds => None,
+        Format::ExternalSecret => unreachable!("handled above"),
     };
     for name in vault
         .variables
@@ -78,27 +96,7 @@ pub(super) fn run(
             let dir = dir
                 .as_deref()
                 .expect("clap requires --output with --format files");
-            // Every destination is checked before the first file is written, so a refusal
-            // leaves no plaintext behind.
-            for (name, _) in pairs() {
-                check_replaceable(&dir.join(name))?;
-            }
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("create the directory", dir, e))?;
-            for (name, value) in pairs() {
-                write_atomic(&dir.join(name), value.as_bytes(), 0o600, Existing::Replace)?;
-            }
-            note(
-                err,
-                &format!(
-                    "wrote {} files (mode 0600) to {}",
-                    selected.len(),
-                    dir.display()
-                ),
-            );
+            deliver::write_files(ctx, args, dir, pairs(), err)?;
         }
     }
     let names: Vec<&str> = pairs().map(|(name, _)| name).collect();

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Context, emit, print_steps, provenance, resign_tokens};
+use super::{Context, apply, emit, print_steps, provenance, resign_tokens};
 use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 
@@ -17,6 +17,13 @@ pub(super) fn run(
     let index = ctx.stored(&args.name, "rollback")?;
     ctx.check_guards(&[index], args.force)?;
     let var = &schema.variables()[index];
+    let without_apply = format!(
+        "envgen{} rollback --force {} --to {}",
+        ctx.profile_flag(),
+        var.name,
+        args.to
+    );
+    let restart = apply::prepare(ctx, &args.apply, &[index], &without_apply)?;
 
     let _lock = ctx.lock()?;
     let mut opened = ctx.open_history(index)?;
@@ -55,5 +62,8 @@ pub(super) fn run(
     }
     emit(out, report.as_bytes())?;
     print_steps(err, schema, &[index]);
-    Ok(())
+    match &restart {
+        Some(restart) => apply::run(ctx, restart, &opened.vault, &[var.name.as_str()], err),
+        None => Ok(()),
+    }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    Context, emit, generate_value, note, print_steps, provenance, resign_tokens, sign_token,
+    Context, apply, emit, generate_value, note, print_steps, provenance, resign_tokens, sign_token,
 };
 use crate::cli::RotateArgs;
 use crate::error::{Error, Result};
@@ -53,6 +53,13 @@ pub(super) fn run(
     ctx.check_guards(&targets, args.force || args.dry_run)?;
     let dependents = schema.dependents(&targets);
     let name = |i: usize| schema.variables()[i].name.as_str();
+    let target_names: Vec<&str> = targets.iter().map(|&i| name(i)).collect();
+    let without_apply = format!(
+        "envgen{} rotate --force {}",
+        ctx.profile_flag(),
+        target_names.join(" ")
+    );
+    let restart = apply::prepare(ctx, &args.apply, &targets, &without_apply)?;
 
     let _lock = (!args.dry_run).then(|| ctx.lock()).transpose()?;
     let mut opened = ctx.open()?;
@@ -87,6 +94,9 @@ pub(super) fn run(
         }
         for &i in &dependents {
             report.push_str(&format!("would re-derive {}\n", name(i)));
+        }
+        if let Some(restart) = &restart {
+            report.push_str(&apply::describe(restart));
         }
         note(err, "dry run: nothing was changed");
         return emit(out, report.as_bytes());
@@ -132,7 +142,10 @@ pub(super) fn run(
     }
     emit(out, report.as_bytes())?;
     print_steps(err, schema, &targets);
-    Ok(())
+    match &restart {
+        Some(restart) => apply::run(ctx, restart, vault, &target_names, err),
+        None => Ok(()),
+    }
 }
 
 /// A list with one new item first and the others shifted down, the last dropping off.

@@ -18,7 +18,7 @@ use std::io::{IsTerminal, Read, Write};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{Context, emit, provenance, resign_tokens};
+use super::{Context, apply, emit, provenance, resign_tokens};
 use crate::cli::SetArgs;
 use crate::error::{Error, Result};
 use crate::render::MAX_VALUE;
@@ -39,6 +39,12 @@ pub(super) fn run(
         .map(|name| schema.position(name).expect("validated"))
         .collect();
     targets.sort_unstable();
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|&i| schema.variables()[i].name.as_str())
+        .collect();
+    let without_apply = format!("envgen{} set {}", ctx.profile_flag(), names.join(" "));
+    let restart = apply::prepare(ctx, &args.apply, &targets, &without_apply)?;
 
     let _lock = ctx.lock()?;
     let mut opened = ctx.open()?;
@@ -77,7 +83,28 @@ pub(super) fn run(
             report.push_str(&format!("re-derived {}\n", schema.variables()[i].name));
         }
     }
-    emit(out, report.as_bytes())
+    emit(out, report.as_bytes())?;
+    match &restart {
+        // Only what changed restarts; nothing changed, nothing restarts.
+        Some(restart) if !changed.is_empty() => {
+            let changed_names: Vec<&str> = changed
+                .iter()
+                .map(|&i| schema.variables()[i].name.as_str())
+                .collect();
+            match changed.len() == targets.len() {
+                true => apply::run(ctx, restart, vault, &changed_names, err),
+                false => match apply::prepare(ctx, &args.apply, &changed, &without_apply)? {
+                    Some(restart) => apply::run(ctx, &restart, vault, &changed_names, err),
+                    None => Ok(()),
+                },
+            }
+        }
+        Some(_) => {
+            super::note(err, "nothing changed: nothing was restarted");
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 /// Validates `NAME=VALUE` arguments, and for `set` a bare `NAME` whose value is read from

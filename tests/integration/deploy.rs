@@ -232,7 +232,8 @@ fn json_and_files_hold_the_exact_values() {
         assert_eq!(std::fs::read(&path).unwrap(), value.as_bytes(), "{name}");
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
+            0o400,
+            "read-only by default since issue 14"
         );
     }
     let err = s.run(&["render", "--format", "files"]).stderr;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the envgen binary: one integration-test binary, one module per topic.
 
 mod crash;
+mod delivery;
 mod deploy;
 mod e2e;
 mod edges;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::testkit::{Run, Sandbox};
 
 /// The root token of the test servers: errors and output must never show it.
-const ROOT: &str = "envgen-root-TOKEN-CANARY";
+pub(crate) const ROOT: &str = "envgen-root-TOKEN-CANARY";
 
 fn bao_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("ENVGEN_TEST_BAO") {
@@ -53,15 +53,15 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
 }
 
 /// One `bao server` process, killed by PID when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
-    addr: String,
+    pub(crate) addr: String,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     /// `bao server -dev` on a free loopback port, ready (unsealed, KV v2 at `secret/`).
-    fn dev() -> Server {
+    pub(crate) fn dev() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
@@ -99,7 +99,7 @@ impl Server {
     }
 
     /// Runs the bao CLI against this server with `token`.
-    fn bao(&self, token: &str, args: &[&str]) -> Output {
+    pub(crate) fn bao(&self, token: &str, args: &[&str]) -> Output {
         bao_at(&self.addr, token, args, None)
     }
 
@@ -149,7 +149,7 @@ fn text(out: Output) -> String {
 const VAULT: &str = "openbao://secret/alecia";
 
 /// envgen in `s` against the server at `addr` with `token`.
-fn envgen(s: &Sandbox, addr: &str, token: &str, args: &[&str]) -> Run {
+pub(crate) fn envgen(s: &Sandbox, addr: &str, token: &str, args: &[&str]) -> Run {
     let out = envgen_command(s, addr, token, args).output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),

@@ -26,7 +26,10 @@ pub(super) fn run(
     if args.recipients {
         return recipients(args, &shown, err);
     }
-    let identities = Identities::load(&discover_identities(env, identity_flags, None)?)?;
+    let identities = Identities::load(
+        &discover_identities(env, identity_flags, None)?,
+        super::prompt::terminal(),
+    )?;
     let open = |path: &Path| -> Result<Vault> {
         let bytes = crate::files::read_capped(path, crate::files::limits::VAULT)
             .map_err(|e| Error::io("read", path, e))?;

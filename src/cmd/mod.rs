@@ -21,6 +21,7 @@ mod keygen;
 mod list;
 mod merge;
 mod openbao;
+mod prompt;
 mod recipients;
 mod render;
 mod rollback;
@@ -226,7 +227,7 @@ impl Context {
         if let Some(identities) = self.identities.get() {
             return Ok(identities);
         }
-        let loaded = Identities::load(&self.identity_paths()?)?;
+        let loaded = Identities::load(&self.identity_paths()?, prompt::terminal())?;
         Ok(self.identities.get_or_init(|| loaded))
     }
 
@@ -236,7 +237,7 @@ impl Context {
         if let Some(passphrase) = self.passphrase.get() {
             return Ok(passphrase.clone());
         }
-        let read = self.passphrase_source.read(confirm)?;
+        let read = self.passphrase_source.read(confirm, &prompt::Terminal)?;
         Ok(self.passphrase.get_or_init(|| read).clone())
     }
 

@@ -22,7 +22,10 @@ pub(super) fn run(
     env: &ProcessEnv,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let identities = Identities::load(&discover_identities(env, identity_flags, None)?)?;
+    let identities = Identities::load(
+        &discover_identities(env, identity_flags, None)?,
+        super::prompt::terminal(),
+    )?;
     let bytes = crate::files::read_capped(&args.file, crate::files::limits::VAULT)
         .map_err(|e| Error::io("read", &args.file, e))?;
     let text = match Vault::decrypt(&bytes, &identities.keys, &identities.describe(), &args.file) {

@@ -9,7 +9,7 @@ use crate::vault::keys::{Identities, read_recipients_file};
 
 pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
     let paths = ctx.identity_paths()?;
-    let identities = Identities::load(&paths)?;
+    let identities = Identities::load(&paths, super::prompt::terminal())?;
     let listed = read_recipients_file(&ctx.files.recipients).ok();
     let mut text = String::new();
     for at in &paths {

@@ -106,13 +106,23 @@ impl IdentityPath {
     }
 }
 
-/// Asks for the passphrase of an encrypted OpenSSH key on the terminal, without echo.
-#[derive(Clone, Copy)]
-struct TerminalPrompt;
+/// How the person at the terminal is asked for a secret (an encrypted OpenSSH key's
+/// passphrase, a passphrase vault's) and told what is going on. The commands provide it
+/// (`cmd/prompt.rs`): library modules never touch the terminal themselves.
+pub trait Asker: Send + Sync {
+    /// Shows a message (on stderr).
+    fn say(&self, message: &str);
+    /// Asks for a secret without echo; `None` when it cannot be read.
+    fn ask_secret(&self, prompt: &str) -> std::io::Result<SecretString>;
+}
 
-impl age::Callbacks for TerminalPrompt {
+/// age's callbacks for an encrypted OpenSSH key, through an [`Asker`].
+#[derive(Clone)]
+struct Prompting(std::sync::Arc<dyn Asker>);
+
+impl age::Callbacks for Prompting {
     fn display_message(&self, message: &str) {
-        eprintln!("{message}");
+        self.0.say(message);
     }
 
     fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
@@ -124,9 +134,7 @@ impl age::Callbacks for TerminalPrompt {
     }
 
     fn request_passphrase(&self, description: &str) -> Option<SecretString> {
-        rpassword::prompt_password(format!("{description}: "))
-            .ok()
-            .map(|typed| SecretString::from(Zeroizing::new(typed).as_str()))
+        self.0.ask_secret(&format!("{description}: ")).ok()
     }
 }
 
@@ -151,15 +159,16 @@ impl std::fmt::Debug for Identities {
 }
 
 impl Identities {
-    /// Reads every identity file.
-    pub fn load(paths: &[IdentityPath]) -> Result<Identities> {
+    /// Reads every identity file; an encrypted OpenSSH key asks `asker` for its passphrase
+    /// when it is first used.
+    pub fn load(paths: &[IdentityPath], asker: std::sync::Arc<dyn Asker>) -> Result<Identities> {
         let mut identities = Identities {
             paths: paths.to_vec(),
             keys: Vec::new(),
             recipients: Vec::new(),
         };
         for at in paths {
-            identities.load_one(at)?;
+            identities.load_one(at, &asker)?;
         }
         Ok(identities)
     }
@@ -174,7 +183,7 @@ impl Identities {
         paths.join(", ")
     }
 
-    fn load_one(&mut self, at: &IdentityPath) -> Result<()> {
+    fn load_one(&mut self, at: &IdentityPath, asker: &std::sync::Arc<dyn Asker>) -> Result<()> {
         let path = &at.path;
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::IdentityMissing {
@@ -209,7 +218,7 @@ impl Identities {
                 .map_err(|_| invalid("its public key cannot be used as an age recipient".into()))?;
             self.recipients.push(recipient.to_string());
             self.keys
-                .push(Box::new(identity.with_callbacks(TerminalPrompt)));
+                .push(Box::new(identity.with_callbacks(Prompting(asker.clone()))));
             return Ok(());
         }
         let file =
@@ -396,6 +405,18 @@ pub fn to_age_recipients(recipients: &[String]) -> Result<Vec<Recipient>> {
 mod tests {
     use super::*;
 
+    struct NoTerminal;
+    impl Asker for NoTerminal {
+        fn say(&self, _: &str) {}
+        fn ask_secret(&self, _: &str) -> std::io::Result<SecretString> {
+            Err(std::io::Error::other("no terminal in a unit test"))
+        }
+    }
+
+    fn no_terminal() -> std::sync::Arc<dyn Asker> {
+        std::sync::Arc::new(NoTerminal)
+    }
+
     fn flag(path: &Path) -> Vec<IdentityPath> {
         vec![IdentityPath {
             path: path.to_path_buf(),
@@ -410,7 +431,7 @@ mod tests {
         let recipient = generate_identity_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let ids = Identities::load(&flag(&path)).unwrap();
+        let ids = Identities::load(&flag(&path), no_terminal()).unwrap();
         assert_eq!(ids.recipients, vec![recipient]);
         assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
         assert!(matches!(
@@ -425,7 +446,7 @@ mod tests {
         let path = dir.path().join("id.txt");
         generate_identity_file(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = Identities::load(&flag(&path)).unwrap_err();
+        let err = Identities::load(&flag(&path), no_terminal()).unwrap_err();
         assert!(
             matches!(err, Error::IdentityPermissions { mode: 0o644, .. }),
             "{err}"

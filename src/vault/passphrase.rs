@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -36,15 +35,20 @@ impl Source {
         }
     }
 
-    /// Reads the passphrase; `confirm` asks twice on a terminal (for a new vault).
-    pub fn read(&self, confirm: bool) -> Result<SecretString> {
+    /// Reads the passphrase; `confirm` asks twice on a terminal (for a new vault), through
+    /// `asker`.
+    pub fn read(
+        &self,
+        confirm: bool,
+        asker: &dyn crate::vault::keys::Asker,
+    ) -> Result<SecretString> {
         let passphrase = match self {
             Source::Fd(fd) => first_line(&PathBuf::from(format!("/dev/fd/{fd}")), false)?,
             Source::File(path) => first_line(path, true)?,
             Source::Terminal => {
                 let ask = |prompt: &str| {
-                    rpassword::prompt_password(prompt)
-                        .map(|typed| SecretString::from(Zeroizing::new(typed).as_str()))
+                    asker
+                        .ask_secret(prompt)
                         .map_err(|e| Error::io("read a passphrase from", "the terminal", e))
                 };
                 let first = ask("Passphrase for the vault: ")?;

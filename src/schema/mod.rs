@@ -249,14 +249,7 @@ impl Schema {
     /// Every variable `wanted` needs to be computed: themselves and what they read, directly
     /// or not, as a mask over the variables.
     pub fn closure(&self, wanted: &[usize]) -> Vec<bool> {
-        let mut needed = vec![false; self.variables.len()];
-        for &i in wanted {
-            needed[i] = true;
-            for d in self.graph.dependencies(i) {
-                needed[d] = true;
-            }
-        }
-        needed
+        self.graph.closure(wanted)
     }
 
     /// The stored variables a derived variable is computed from, directly or not.

@@ -271,6 +271,14 @@ pub enum Error {
         /// `ours` or `theirs`.
         side: &'static str,
     },
+    /// Both sides of a merge started a new lineage of their own.
+    #[error(
+        "{path}: both branches started a new lineage of their own (a recipient removed, or rotate --all, on each side); envgen does not merge them"
+    )]
+    MergeTwoLineages {
+        /// The vault's path in the repository.
+        path: PathBuf,
+    },
     /// `scan --install-hook` found another pre-commit hook.
     #[error("{path} already exists and is not envgen's hook; refusing to overwrite it")]
     HookExists {
@@ -678,6 +686,7 @@ impl Error {
                 variables.first().map(|(n, _)| n.as_str()).unwrap_or("NAME"),
             ),
             Error::MergeUnrelated { .. } => "check where that branch's vault came from (git log -p --textconv on it); if it is really yours, replace the file with it deliberately and run envgen with --accept-vault".into(),
+            Error::MergeTwoLineages { .. } => "a branch made from a removed member's copy would look like this too: keep one side (git checkout --ours/--theirs on the vault), then redo the other side's changes with envgen".into(),
             Error::HookExists { .. } => "pass --force to replace it, or add the line `envgen scan --staged || exit 1` to it yourself".into(),
             Error::Terminal => "redirect or pipe it (envgen render > .env, x=$(envgen get NAME)), use render --output FILE, or pass --force to show the secret on screen".into(),
             Error::NotARegularFile { .. } => "write to a regular file (or a FIFO or device, for output), or remove what stands at that path first".into(),

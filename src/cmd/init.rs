@@ -22,7 +22,7 @@ pub(super) fn run(
     let mut sets = super::set::parse_assignments(ctx, &args.set, "--set ")?;
     let _lock = ctx.lock()?;
     let existed = ctx.exists();
-    let mut recipients_changed = false;
+    let mut recipients_changed = Vec::new();
     let (mut vault, actor) = if existed {
         if !args.recipients.is_empty() || !args.recipients_files.is_empty() {
             return Err(Error::RecipientsForExistingVault {
@@ -107,7 +107,7 @@ pub(super) fn run(
 
     waiting.sort_by_key(|n| ctx.schema.position(n));
     let path = ctx.files.vault.display();
-    if existed && added.is_empty() && hashed.is_empty() && !recipients_changed {
+    if existed && added.is_empty() && hashed.is_empty() && recipients_changed.is_empty() {
         if waiting.is_empty() {
             note(
                 err,
@@ -171,8 +171,8 @@ pub(super) fn run(
     for name in &hashed {
         report.push_str(&format!("hashed {name}\n"));
     }
-    if recipients_changed {
-        report.push_str("re-encrypted to the recipients file\n");
+    for line in &recipients_changed {
+        report.push_str(&format!("{line}\n"));
     }
     super::note_missing_inputs(ctx, err, &waiting);
     emit(out, report.as_bytes())

@@ -42,6 +42,7 @@ pub(super) fn run(
             variables,
         }),
         Outcome::Unrelated { side } => Err(Error::MergeUnrelated { path: shown, side }),
+        Outcome::TwoNewLineages => Err(Error::MergeTwoLineages { path: shown }),
         Outcome::Merged { mut vault, notes } => {
             let taken: Vec<&str> = vault
                 .variables

@@ -263,7 +263,7 @@ impl Context {
                 path,
                 &lineage,
                 vault.generation,
-                &vault.predecessors,
+                &vault.predecessor_hashes(),
                 &vault.merged_from,
             )
         };
@@ -298,7 +298,7 @@ impl Context {
             path,
             &lineage,
             vault.generation,
-            &vault.predecessors,
+            &vault.predecessor_hashes(),
             replace,
         )?;
         Ok(opened)
@@ -354,15 +354,32 @@ impl Context {
         }
     }
 
-    /// Checks the recipients file against the vault (file vaults; OpenBao has none).
-    fn reconcile_recipients(&self, vault: &mut Vault, accept_file: bool) -> Result<bool> {
-        match &self.backend {
-            Backend::File => vault.reconcile_recipients(&self.files, accept_file),
+    /// Checks the recipients file against the vault (file vaults; OpenBao has none). With
+    /// `accept_file`, adopts it; a key it dropped is a removal like `recipients remove`'s (a
+    /// new lineage, the secrets it could read recorded as exposed). Returns one report line
+    /// per key added or removed.
+    fn reconcile_recipients(&self, vault: &mut Vault, accept_file: bool) -> Result<Vec<String>> {
+        let (added, removed) = match &self.backend {
+            Backend::File => vault.reconcile_recipients(&self.files, accept_file)?,
             Backend::OpenBao(store) if accept_file => {
-                Err(openbao::not_applicable(store, "--update-recipients"))
+                return Err(openbao::not_applicable(store, "--update-recipients"));
             }
-            Backend::OpenBao(_) => Ok(false),
+            Backend::OpenBao(_) => return Ok(Vec::new()),
+        };
+        if !removed.is_empty() {
+            vault.new_lineage();
+            let exposed = recipients::secrets_in(self, vault);
+            for key in &removed {
+                vault.record_removal(key, exposed.clone());
+            }
         }
+        Ok(added
+            .iter()
+            .map(|k| format!("recipient added from the recipients file: {k}"))
+            .chain(removed.iter().map(|k| {
+                format!("recipient removed from the recipients file: {k} (a new lineage; rotate what it could read: `envgen check`)")
+            }))
+            .collect())
     }
 
     /// Writes the vault (a new generation) and remembers it as the latest seen here. The
@@ -383,7 +400,7 @@ impl Context {
             &self.files.vault,
             &vault.lineage_hash(),
             vault.generation,
-            &vault.predecessors,
+            &vault.predecessor_hashes(),
             true,
         )?;
         Ok(())

@@ -369,7 +369,7 @@ fn to_file(
             path,
             &target.lineage_hash(),
             target.generation,
-            &target.predecessors,
+            &target.predecessor_hashes(),
             true,
         )?;
     }

@@ -148,7 +148,7 @@ pub(super) fn run(
 
 /// The generated secrets the vault holds (what a removed key could read), in schema order.
 /// Fixed values are not secret; derived values follow the secrets they are built from.
-fn secrets_in(ctx: &Context, vault: &crate::vault::Vault) -> Vec<String> {
+pub(super) fn secrets_in(ctx: &Context, vault: &crate::vault::Vault) -> Vec<String> {
     ctx.schema
         .variables()
         .iter()

@@ -64,7 +64,7 @@ pub(super) fn run(
     let _lock = (!args.dry_run).then(|| ctx.lock()).transpose()?;
     let mut opened = ctx.open()?;
     let recipients_changed = if args.dry_run {
-        false
+        Vec::new()
     } else {
         ctx.reconcile_recipients(&mut opened.vault, args.update_recipients)?
     };
@@ -131,8 +131,8 @@ pub(super) fn run(
     let names: Vec<&str> = targets.iter().map(|&i| name(i)).collect();
     ctx.journal(err, "rotate", &names, &opened.actor);
 
-    if recipients_changed {
-        report.push_str("re-encrypted to the recipients file\n");
+    for line in &recipients_changed {
+        report.push_str(&format!("{line}\n"));
     }
     for &i in &targets {
         report.push_str(&format!("rotated {}\n", name(i)));

@@ -12,7 +12,9 @@
 //! lineage; the result then starts a new one again, naming both sides' lineages among its
 //! predecessors, so machines pinned to either follow it and a former member, who knew only
 //! the old lineage, cannot make a vault they accept. A side whose lineage is neither the
-//! base's nor a successor of it is refused: it is not a branch of this vault. The result's
+//! base's nor a successor of it is refused: it is not a branch of this vault. Two sides that
+//! each left the base's lineage for one of their own are refused too: a former member knows
+//! the base's lineage secret and could make such a branch to bring their keys back. The result's
 //! generation is above both sides' and it records both (lineage, generation) pairs in
 //! `merged_from`, which the pin check accepts as proof of descent.
 
@@ -20,7 +22,7 @@ use std::collections::BTreeMap;
 
 use secrecy::ExposeSecret;
 
-use super::{Entry, MAX_PREDECESSORS, MAX_REMOVALS, Parent, Removal, Vault, Version};
+use super::{Entry, MAX_REMOVALS, Parent, Removal, Vault, Version};
 
 /// What a merge produced.
 #[derive(Debug)]
@@ -43,6 +45,10 @@ pub enum Outcome {
         /// `ours` or `theirs`.
         side: &'static str,
     },
+    /// Both sides left the base's lineage, each for another one. A former member knows the
+    /// base's lineage secret and can make a branch that claims to follow it; merged with a
+    /// branch where they were removed, it would bring their keys back. Refused.
+    TwoNewLineages,
 }
 
 fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
@@ -60,7 +66,7 @@ fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
 /// Whether `side` is the base's lineage or a successor of it.
 fn descends(side: &Vault, base: &Vault) -> bool {
     let base_lineage = base.lineage_hash();
-    side.lineage_hash() == base_lineage || side.predecessors.contains(&base_lineage)
+    side.lineage_hash() == base_lineage || side.predecessor_hashes().contains(&base_lineage)
 }
 
 fn clone_version(v: &Version) -> Version {
@@ -164,6 +170,13 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
             return Outcome::Unrelated { side };
         }
     }
+    let base_lineage = base.lineage_hash();
+    if ours.lineage_hash() != base_lineage
+        && theirs.lineage_hash() != base_lineage
+        && ours.lineage_hash() != theirs.lineage_hash()
+    {
+        return Outcome::TwoNewLineages;
+    }
     let mut notes = Vec::new();
 
     // Variables, each on its own.
@@ -252,12 +265,6 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
     removals.sort_by(|a, b| b.removed.cmp(&a.removed));
     removals.truncate(MAX_REMOVALS);
 
-    let mut predecessors: Vec<String> = Vec::new();
-    for p in ours.predecessors.iter().chain(&theirs.predecessors) {
-        if !predecessors.contains(p) {
-            predecessors.push(p.clone());
-        }
-    }
     let mut result = Vault {
         format: ours.format.clone(),
         schema: ours.schema.clone(),
@@ -266,7 +273,7 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
         passphrase: None,
         lineage: ours.lineage.clone(),
         generation: ours.generation.max(theirs.generation),
-        predecessors,
+        predecessors: Vec::new(),
         fingerprint_key: ours.fingerprint_key.clone(),
         variables,
         merged_from: vec![
@@ -281,17 +288,14 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
         ],
         removals,
     };
+    // Both sides' predecessors (and theirs' lineage, when it differs) are the result's.
+    result.adopt_lineages(&[ours, theirs]);
     if ours.lineage_hash() != theirs.lineage_hash() {
         // A side removed someone (or rotated everything): what the old lineage secret could
         // do ends here too; both sides' lineages become predecessors.
-        let theirs_lineage = theirs.lineage_hash();
-        if !result.predecessors.contains(&theirs_lineage) {
-            result.predecessors.insert(0, theirs_lineage);
-        }
         result.new_lineage();
         notes.push("a side started a new lineage (a recipient removed, or rotate --all): the merge starts another one, which machines pinned to either side follow".into());
     }
-    result.predecessors.truncate(MAX_PREDECESSORS);
     for key in &removed {
         notes.push(format!(
             "recipient {key} was removed on one side and stays removed; rotation is due for what it could read (`envgen check` lists it)"
@@ -391,8 +395,8 @@ mod tests {
             panic!("merges")
         };
         assert_eq!(vault.recipients, ["age1a", "age1c"]);
-        assert!(vault.predecessors.contains(&ours.lineage_hash()));
-        assert!(vault.predecessors.contains(&theirs.lineage_hash()));
+        assert!(vault.predecessor_hashes().contains(&ours.lineage_hash()));
+        assert!(vault.predecessor_hashes().contains(&theirs.lineage_hash()));
         assert_ne!(vault.lineage_hash(), theirs.lineage_hash());
         assert_eq!(
             vault.removals[0].exposed,
@@ -404,6 +408,31 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("age1b") && n.contains("rotation is due"))
         );
+    }
+
+    /// The security review's attack: a member removed on ours (a new lineage) branches from
+    /// a base they belonged to and commits a vault of a lineage of their own that names the
+    /// base's as its predecessor, with a key of theirs added; merging it must not bring them
+    /// back.
+    #[test]
+    fn two_new_lineages_are_not_merged() {
+        let base = base();
+        let (mut ours, mut theirs) = (copy(&base), copy(&base));
+        ours.recipients.retain(|r| r != "age1b");
+        ours.new_lineage();
+        theirs.recipients.push("age1attacker".into());
+        theirs.new_lineage();
+        set(&mut theirs, "B", "chosen");
+        assert!(matches!(
+            merge(&base, &ours, &theirs),
+            Outcome::TwoNewLineages
+        ));
+        // One side at the base's lineage merges as before.
+        let unchanged = copy(&base);
+        assert!(matches!(
+            merge(&base, &ours, &unchanged),
+            Outcome::Merged { .. }
+        ));
     }
 
     #[test]

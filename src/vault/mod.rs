@@ -70,10 +70,16 @@ pub struct Vault {
     lineage: SecretString,
     /// Increased by every write, so an older copy put back can be told apart.
     pub generation: u64,
-    /// The hashes of the lineages this vault replaced, newest first: a machine pinned to one
-    /// of them follows the vault to its new lineage and retires the old one (see [`pin`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub predecessors: Vec<String>,
+    /// The secrets of the lineages this vault replaced, newest first. A machine pinned to
+    /// one of them (it keeps only the hash) follows the vault to its new lineage once the
+    /// vault shows the secret itself: the hash in a pin file is not enough to claim descent
+    /// (see [`pin`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "expose_all"
+    )]
+    predecessors: Vec<SecretString>,
     /// The key of the value fingerprints (HMAC-SHA256), random per vault.
     #[serde(serialize_with = "expose")]
     fingerprint_key: SecretString,
@@ -180,6 +186,13 @@ pub struct Version {
 
 fn expose<S: Serializer>(secret: &SecretString, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(secret.expose_secret())
+}
+
+fn expose_all<S: Serializer>(
+    secrets: &[SecretString],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(secrets.iter().map(|secret| secret.expose_secret()))
 }
 
 fn expose_option<S: Serializer>(
@@ -298,7 +311,7 @@ impl Vault {
     /// `rotate --all`), so that what a former member kept cannot make a vault that machines
     /// which have seen this one accept.
     pub fn new_lineage(&mut self) {
-        self.predecessors.insert(0, self.lineage_hash());
+        self.predecessors.insert(0, self.lineage.clone());
         self.predecessors.truncate(MAX_PREDECESSORS);
         self.lineage = SecretString::from(hex::encode(random_key()));
         self.fingerprint_key = SecretString::from(hex::encode(random_key()));
@@ -438,6 +451,30 @@ impl Vault {
         self.lineage_hash()[..8].to_string()
     }
 
+    /// The hashes of the lineages this vault replaced, as pins hold them, newest first.
+    pub fn predecessor_hashes(&self) -> Vec<String> {
+        self.predecessors
+            .iter()
+            .map(|l| pin::lineage_hash(l.expose_secret()))
+            .collect()
+    }
+
+    /// Takes `other`'s lineage and predecessors as predecessors of this vault (a merge of two
+    /// lineages), without duplicates, newest first, bounded.
+    pub fn adopt_lineages(&mut self, others: &[&Vault]) {
+        let mut seen: Vec<String> = self.predecessor_hashes();
+        for other in others {
+            for secret in std::iter::once(&other.lineage).chain(&other.predecessors) {
+                let hash = pin::lineage_hash(secret.expose_secret());
+                if hash != self.lineage_hash() && !seen.contains(&hash) {
+                    seen.push(hash);
+                    self.predecessors.push(secret.clone());
+                }
+            }
+        }
+        self.predecessors.truncate(MAX_PREDECESSORS);
+    }
+
     /// The hash of the lineage secret, as pinned.
     pub fn lineage_hash(&self) -> String {
         pin::lineage_hash(self.lineage.expose_secret())
@@ -480,14 +517,18 @@ impl Vault {
     ///
     /// A missing file is written back from the vault. A different file is refused unless
     /// `accept_file` is set, in which case the vault adopts the file's recipients.
-    /// Returns whether the vault's recipients changed.
-    pub fn reconcile_recipients(&mut self, files: &VaultFiles, accept_file: bool) -> Result<bool> {
+    /// Returns the keys added and removed (both empty when nothing changed).
+    pub fn reconcile_recipients(
+        &mut self,
+        files: &VaultFiles,
+        accept_file: bool,
+    ) -> Result<(Vec<String>, Vec<String>)> {
         if self.is_passphrase() {
-            return Ok(false);
+            return Ok(Default::default());
         }
         if !files.recipients.exists() {
             write_recipients(files, &self.recipients)?;
-            return Ok(false);
+            return Ok(Default::default());
         }
         let listed = keys::read_recipients_file(&files.recipients)?;
         let added: Vec<&str> = listed
@@ -502,7 +543,7 @@ impl Vault {
             .map(String::as_str)
             .collect();
         if added.is_empty() && removed.is_empty() {
-            return Ok(false);
+            return Ok(Default::default());
         }
         if !accept_file {
             let show = |v: Vec<&str>| {
@@ -518,8 +559,12 @@ impl Vault {
                 removed: show(removed),
             });
         }
+        let change = (
+            added.into_iter().map(String::from).collect(),
+            removed.into_iter().map(String::from).collect(),
+        );
         self.recipients = listed;
-        Ok(true)
+        Ok(change)
     }
 }
 

@@ -11,9 +11,11 @@
 //! (`~/.local/state/envgen/pins.json`) and holds no secret: the lineage is stored hashed.
 //!
 //! **Lineages are replaced when someone loses access.** Removing a recipient (and
-//! `rotate --all`) gives the vault a new lineage secret and a new fingerprint key, and records
-//! the hash of the old lineage among the vault's predecessors. A machine pinned to the old
-//! lineage follows that link to the new one, and from then on refuses the old lineage as
+//! `rotate --all`) gives the vault a new lineage secret and a new fingerprint key, and keeps
+//! the old lineage *secret* among the vault's predecessors (inside the encryption). A machine
+//! pinned to the old lineage (it holds only its hash) follows the vault to the new one when
+//! the vault shows a predecessor whose hash is the pin, so reading a pin file is not enough
+//! to claim descent, and from then on refuses the old lineage as
 //! retired: a former member, who knows the old lineage secret, can no longer make a vault
 //! that this machine accepts. A machine that has not yet opened the new vault cannot tell the
 //! honest successor from one the former member made first; SECURITY.md says so.

@@ -401,9 +401,59 @@ fn a_changed_recipients_file_is_refused_until_accepted() {
     let out = s
         .run(&["rotate", "REDIS_PASSWORD", "--update-recipients"])
         .ok();
-    assert!(out.starts_with("re-encrypted to the recipients file\n"));
+    assert!(
+        out.starts_with(&format!(
+            "recipient added from the recipients file: {}\n",
+            intruder.trim_end()
+        )),
+        "the key accepted is named: {out}"
+    );
     s.run(&["--identity", "intruder.txt", "get", "REDIS_PASSWORD"])
         .ok();
+
+    // Dropping a key from the file and accepting it is a removal like `recipients remove`:
+    // a new lineage, and what the key could read is reported as exposed.
+    let lineage = |s: &Sandbox| {
+        s.run(&["textconv", "vault/alecia.age"])
+            .ok()
+            .lines()
+            .next()
+            .unwrap()
+            .split(", generation")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let before = lineage(&s);
+    s.write(
+        "vault/alecia.recipients",
+        &String::from_utf8(s.read("vault/alecia.recipients"))
+            .unwrap()
+            .replace(intruder.as_str(), ""),
+    );
+    let out = s
+        .run(&["rotate", "SEARXNG_SECRET", "--update-recipients"])
+        .ok();
+    assert!(
+        out.contains(&format!(
+            "recipient removed from the recipients file: {}",
+            intruder.trim_end()
+        )),
+        "{out}"
+    );
+    assert_ne!(lineage(&s), before, "a new lineage");
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stdout.contains("exposed REDIS_PASSWORD"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        !check.stdout.contains("exposed SEARXNG_SECRET"),
+        "rotated in the same command: {}",
+        check.stdout
+    );
 }
 
 #[test]

@@ -218,3 +218,31 @@ fn removing_a_recipient_and_rotating_all_start_new_lineages() {
     // This machine followed every change.
     s.run(&["render"]).ok();
 }
+
+/// Security review: a successor is followed only when it shows the old lineage's secret;
+/// the hash in a pin file (a backup, a support bundle) is not enough to forge one.
+#[test]
+fn a_pin_files_hash_does_not_make_a_successor() {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    s.run(&["get", "REDIS_PASSWORD"]).ok();
+    let pins: serde_json::Value =
+        serde_json::from_slice(&s.read("home/.local/state/envgen/pins.json")).unwrap();
+    let pinned = pins.as_object().unwrap().values().next().unwrap()["lineage"].clone();
+    let mut json = s.age_decrypt();
+    json["lineage"] = serde_json::json!("11".repeat(32));
+    json["predecessors"] = serde_json::json!([pinned]);
+    json["generation"] = serde_json::json!(1_000_000);
+    json["variables"]["REDIS_PASSWORD"]["value"] = serde_json::json!("attacker-chosen-password");
+    s.write("forged.json", &serde_json::to_string(&json).unwrap());
+    s.age(&[
+        "-e",
+        "-R",
+        "vault/alecia.recipients",
+        "-o",
+        "vault/alecia.age",
+        "forged.json",
+    ]);
+    let err = s.run(&["get", "REDIS_PASSWORD"]).fails();
+    assert!(err.contains("is not the vault this machine knew"), "{err}");
+}

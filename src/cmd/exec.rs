@@ -41,6 +41,7 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs, err: &mut dyn Write) -> Result
         names.push(name);
     }
     ctx.journal(err, "exec", &names, &opened.actor);
+    ctx.flush_notices(err);
     let _ = err.flush();
     // Only returns if the command could not be started.
     Err(failed(command.exec()))

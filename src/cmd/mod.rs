@@ -118,7 +118,7 @@ pub fn run(
             ),
         );
     }
-    match cli.command {
+    let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args, out, err).map(ok),
         Command::Render(args) => render::run(&ctx, &args, out, err, out_is_terminal).map(ok),
         Command::Exec(args) => exec::run(&ctx, &args, err).map(ok),
@@ -144,7 +144,9 @@ pub fn run(
         | Command::Man
         | Command::MergeDriver(_)
         | Command::Git(_) => unreachable!("handled above"),
-    }
+    };
+    ctx.flush_notices(err);
+    result
 }
 
 fn ok(_: ()) -> Status {
@@ -153,6 +155,9 @@ fn ok(_: ()) -> Status {
 
 /// What every schema command works on: the schema, the vault files, the identity choice.
 struct Context {
+    /// Notes for stderr gathered while the command ran (a first use, a new lineage),
+    /// printed when it ends, or before `exec` replaces the process.
+    notices: std::cell::RefCell<Vec<String>>,
     schema: Schema,
     /// The vault's files; for a vault kept in OpenBao, `files.vault` is only its label
     /// (`openbao://MOUNT/PATH`) and nothing is written locally.
@@ -179,6 +184,18 @@ struct Opened {
 }
 
 impl Context {
+    /// Keeps a note for stderr, printed when the command ends.
+    fn notice(&self, text: String) {
+        self.notices.borrow_mut().push(text);
+    }
+
+    /// Prints the notes gathered so far.
+    fn flush_notices(&self, err: &mut dyn Write) {
+        for text in self.notices.borrow_mut().drain(..) {
+            note(err, &text);
+        }
+    }
+
     fn new(cli: &Cli, env: env::ProcessEnv) -> Result<Context> {
         let schema_path = cli
             .schema
@@ -197,6 +214,7 @@ impl Context {
         });
         let backend = openbao::backend(&vault, cli, &env)?;
         Ok(Context {
+            notices: Default::default(),
             schema,
             files: VaultFiles::new(vault),
             backend,
@@ -269,7 +287,24 @@ impl Context {
         };
         let replace = match seen {
             _ if self.accept_vault => true,
-            Ok(seen) => seen == Seen::Successor,
+            Ok(Seen::FirstUse) => {
+                self.notice(format!(
+                    "note: first use of {} on this machine: its lineage {} (generation {}) is pinned now; from here on a vault of another lineage, or an older one, is refused",
+                    path.display(),
+                    opened.vault.lineage_id(),
+                    opened.vault.generation
+                ));
+                false
+            }
+            Ok(Seen::Successor) => {
+                self.notice(format!(
+                    "note: {} started a new lineage {} (a recipient was removed, or rotate --all): this machine follows it and refuses the old one from now on",
+                    path.display(),
+                    opened.vault.lineage_id()
+                ));
+                true
+            }
+            Ok(Seen::Known) => false,
             // An older version that git itself checked out (another branch), from a
             // repository whose history holds the newest version seen here: accepted,
             // and the pin keeps the newest generation. The bytes compared with git are

@@ -70,9 +70,17 @@ pub fn lineage_hash(lineage: &str) -> String {
 }
 
 /// The key of a vault in the pin file: its absolute path.
+/// Its directory resolved (symlinks, `..`), so that one vault is one key however it is
+/// spelled; `std::path::absolute` alone when the directory cannot be resolved.
 fn key(vault: &Path) -> String {
     let absolute = std::path::absolute(vault).unwrap_or_else(|_| vault.to_path_buf());
-    absolute.to_string_lossy().into_owned()
+    let resolved = match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    };
+    resolved.to_string_lossy().into_owned()
 }
 
 impl Pins {
@@ -249,6 +257,16 @@ mod tests {
             pins.check(&vault, &lineage_hash("forged"), 50, &[], &sides),
             Err(Error::VaultLineage { .. })
         ));
+    }
+
+    #[test]
+    fn one_vault_is_one_pin_however_its_path_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("vault")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("vault"), dir.path().join("link")).unwrap();
+        let plain = key(&dir.path().join("vault/v.age"));
+        assert_eq!(key(&dir.path().join("vault/../vault/v.age")), plain);
+        assert_eq!(key(&dir.path().join("link/v.age")), plain);
     }
 
     #[test]

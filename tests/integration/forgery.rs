@@ -102,6 +102,12 @@ fn a_machine_that_never_saw_the_vault_trusts_it_on_first_use() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Never silently: the operator is told this machine just pinned what it was given.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: first use of vault/alecia.age on this machine: its lineage"),
+        "{stderr}"
+    );
     let pins = std::fs::read_to_string(s.path("other-home/.local/state/envgen/pins.json")).unwrap();
     assert!(pins.contains("\"generation\": 1000000"), "{pins}");
     assert!(

@@ -6,9 +6,11 @@
 //! newest version seen here (its lineage, at the pinned generation or later) is in that
 //! path's history on some ref. A file swapped in behind git's back differs from `HEAD`'s
 //! blob; a repository that never held the newest version (an old clone, a copied
-//! directory) does not pass the second test. What it cannot tell apart: someone who can
-//! commit to the repository and move `HEAD` (`git reset --hard` to an old commit) rolls
-//! back as easily as git does. SECURITY.md weighs this.
+//! directory) does not pass the second test, **and** that newer version is not an ancestor
+//! of `HEAD`: an old vault committed on top of the newer one (then pulled) is a rollback,
+//! not a branch, and stays refused. What it cannot tell apart: someone who can move `HEAD`
+//! itself (`git reset --hard` to an old commit) rolls back as easily as git does.
+//! SECURITY.md weighs this.
 
 use std::path::Path;
 
@@ -63,16 +65,31 @@ pub(super) fn committed_in_history(
         .lines()
         .map(|c| format!("{c}:{full}").into_bytes())
         .collect();
-    let mut found = false;
-    let result = git::cat_blobs(dir, &specs, |_, blob| {
-        if found {
+    let commits: Vec<&str> = commits.lines().collect();
+    let mut found = None;
+    let result = git::cat_blobs(dir, &specs, |i, blob| {
+        if found.is_some() {
             return;
         }
-        if let Ok(opened) = ctx.decrypt(blob, path) {
-            found = opened.vault.lineage_hash() == lineage && opened.vault.generation >= seen;
+        if let Ok(opened) = ctx.decrypt(blob, path)
+            && opened.vault.lineage_hash() == lineage
+            && opened.vault.generation >= seen
+        {
+            found = Some(commits[i]);
         }
     });
-    result.is_ok() && found
+    let Some(newer) = found.filter(|_| result.is_ok()) else {
+        return false;
+    };
+    // The newer version must be on another line of history, not behind HEAD: committing an
+    // old vault on top of the newer one (and pulling it) is a rollback, not a branch.
+    let behind_head = git::output(
+        dir,
+        &["merge-base", "--is-ancestor", newer, "HEAD"],
+        "compare the vault's history with HEAD",
+    )
+    .is_ok();
+    !behind_head
 }
 
 /// `git hash-object --stdin` of `bytes`.

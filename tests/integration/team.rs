@@ -481,3 +481,22 @@ fn git_checkout_of_an_older_branch_works_and_a_file_swapped_behind_gits_back_doe
     assert!(err.contains("it was rolled back"), "{err}");
     assert!(err.contains("--accept-vault"), "{err}");
 }
+
+/// Security review: an old vault committed on top of the newer one (and pulled) passes both
+/// "the file is HEAD's blob" and "the history holds the newer version"; it is a rollback
+/// made with an ordinary commit, not a branch, and is refused.
+#[test]
+fn an_old_vault_committed_on_top_of_the_newer_one_is_refused() {
+    let s = repo();
+    let old = s.read("vault/alecia.age");
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    commit(&s, "rotate after a leak");
+    s.run(&["get", "REDIS_PASSWORD"]).ok();
+    std::fs::write(s.path("vault/alecia.age"), &old).unwrap();
+    commit(
+        &s,
+        "an ordinary-looking commit that puts the leaked value back",
+    );
+    let err = s.run(&["get", "REDIS_PASSWORD"]).fails();
+    assert!(err.contains("it was rolled back"), "{err}");
+}

@@ -256,12 +256,12 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// The permission problem of a directory secrets are written into, if any: writable by the
-/// group or by others (without the sticky bit, which would keep them from replacing files).
+/// The permission bits of a directory secrets are written into, when the group or others
+/// can write there. A sticky directory (`/tmp`) counts too: other users cannot replace our
+/// files there, but they can create the names we are about to use and make the write fail.
 pub fn loose_directory(dir: &Path) -> Option<u32> {
     let mode = fs::metadata(dir).ok()?.permissions().mode();
-    let sticky = mode & 0o1000 != 0;
-    (mode & 0o022 != 0 && !(sticky && mode & 0o002 != 0)).then_some(mode & 0o7777)
+    (mode & 0o022 != 0).then_some(mode & 0o7777)
 }
 
 /// The home directory: `$HOME` as given by the caller, else the password database's entry
@@ -591,6 +591,10 @@ mod tests {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o770)).unwrap();
         assert_eq!(loose_directory(dir.path()), Some(0o770));
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
-        assert_eq!(loose_directory(dir.path()), None, "sticky like /tmp");
+        assert_eq!(
+            loose_directory(dir.path()),
+            Some(0o1777),
+            "sticky like /tmp: others can still take the names"
+        );
     }
 }

@@ -95,8 +95,9 @@ pub(super) fn prepare(
         shown.push_str(&format!(" -f {quoted}"));
         flags.push_str(&format!(" --compose {quoted}"));
     }
-    argv.extend(["up".into(), "-d".into()]);
-    shown.push_str(" up -d");
+    // `--`: a service key starting with `-` is a name, never an option of docker.
+    argv.extend(["up".into(), "-d".into(), "--".into()]);
+    shown.push_str(" up -d --");
     for service in &services {
         argv.push(service.into());
         shown.push_str(&format!(" {}", quote(service)));

@@ -169,7 +169,10 @@ pub(super) fn k8s_secret<'a>(
     text.push_str(&metadata(ctx, args)?);
     text.push_str("type: \"Opaque\"\ndata:\n");
     for (name, value) in pairs {
-        let mut encoded = Zeroizing::new(String::new());
+        // Sized first, so it never reallocates and leaves an unwiped copy behind.
+        let mut encoded = Zeroizing::new(String::with_capacity(
+            base64::encoded_len(value.len(), true).unwrap_or(0),
+        ));
         base64::engine::general_purpose::STANDARD.encode_string(value.as_bytes(), &mut encoded);
         text.push_str(&format!("  {}: \"", q(name)));
         text.push_str(&encoded);

@@ -153,15 +153,16 @@ pub fn check_address(given: &str) -> std::result::Result<String, BaoError> {
     };
     if !https && !is_loopback(host) {
         return Err(refuse(
-            "plain http would send the token and the secrets unencrypted; use https:// (http:// is allowed to 127.0.0.1, ::1 and localhost only)",
+            "plain http would send the token and the secrets unencrypted; use https:// (http:// is allowed to loopback addresses only: 127.0.0.1, ::1)",
         ));
     }
     Ok(trimmed.into())
 }
 
+/// A loopback address written as such: `localhost` is a name, which a resolver could send
+/// elsewhere, so plain http to it is refused like to any other name.
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How the store authenticates.
@@ -487,15 +488,17 @@ impl Store {
         };
         let mut response = response.map_err(fail)?;
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER)
-            .read_to_vec()
-            .map_err(fail)?;
+        // Into a sink that wipes every buffer it outgrows (answers hold values and tokens).
+        let mut body = crate::secret::WipingWriter::default();
+        let reader = response.body_mut().as_reader();
+        let read = std::io::copy(&mut std::io::Read::take(reader, MAX_ANSWER + 1), &mut body)
+            .map_err(|e| fail(ureq::Error::Io(e)))?;
+        if read > MAX_ANSWER {
+            return Err(fail(ureq::Error::BodyExceedsLimit(MAX_ANSWER)));
+        }
         Ok(Answer {
             status,
-            body: Zeroizing::new(body),
+            body: body.into_inner(),
         })
     }
 
@@ -1080,7 +1083,6 @@ mod tests {
         for ok in [
             "http://127.0.0.1:8200",
             "http://127.9.9.9:1/",
-            "http://localhost:8200",
             "http://[::1]:8200",
             "https://bao.example.org",
             "https://10.0.0.5:8200",
@@ -1092,6 +1094,7 @@ mod tests {
             "http://bao.example.org",
             "http://127.0.0.1.evil.org",
             "http://localhost@evil.org",
+            "http://localhost:8200",
             "ftp://127.0.0.1",
             "127.0.0.1:8200",
             "https://host/path",

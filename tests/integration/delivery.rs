@@ -153,6 +153,7 @@ fn apply_restarts_exactly_the_services_that_read_the_change_with_the_new_values(
             "compose.yml",
             "up",
             "-d",
+            "--",
             "redis",
             "website",
             "hocuspocus"
@@ -168,7 +169,7 @@ fn apply_restarts_exactly_the_services_that_read_the_change_with_the_new_values(
     assert_eq!(files(s.dir.path()), files_before, "no file was written");
     assert!(
         run.stderr
-            .contains("running docker compose -f compose.yml up -d redis website hocuspocus")
+            .contains("running docker compose -f compose.yml up -d -- redis website hocuspocus")
     );
     assert!(!run.stderr.contains(&after) && !run.stdout.contains(&after));
 }
@@ -184,6 +185,7 @@ fn apply_without_compose_files_uses_the_schemas_services() {
             "compose",
             "up",
             "-d",
+            "--",
             "redis",
             "website",
             "colab",
@@ -258,7 +260,7 @@ fn apply_dry_run_prints_the_command_and_runs_nothing() {
     .ok();
     assert_eq!(
         out,
-        "would rotate REDIS_PASSWORD\nwould re-derive REDIS_URL\nwould run docker compose -f compose.yml up -d redis website hocuspocus\n"
+        "would rotate REDIS_PASSWORD\nwould re-derive REDIS_URL\nwould run docker compose -f compose.yml up -d -- redis website hocuspocus\n"
     );
     assert!(shim.args().is_none());
     assert_eq!(get(&s, "REDIS_PASSWORD"), before);
@@ -289,6 +291,7 @@ fn set_apply_restarts_the_readers_of_a_fixed_value_and_its_derived_values() {
             "compose.yml",
             "up",
             "-d",
+            "--",
             "postgres",
             "website"
         ]
@@ -340,7 +343,7 @@ fn apply_refuses_guarded_variables_before_changing_anything() {
         "{err}"
     );
     assert!(
-        err.contains("envgen exec -- docker compose -f compose.yml up -d postgres website"),
+        err.contains("envgen exec -- docker compose -f compose.yml up -d -- postgres website"),
         "{err}"
     );
     assert!(shim.args().is_none());

@@ -47,12 +47,16 @@ impl Algorithm {
             .find(|a| a.name() == name)
     }
 
-    fn mac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
-        fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
+    /// The signature, in a buffer wiped on drop (with the public claims, it is the token).
+    fn mac(self, key: &[u8], message: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+        fn run<M: Mac + hmac::digest::KeyInit>(
+            key: &[u8],
+            message: &[u8],
+        ) -> zeroize::Zeroizing<Vec<u8>> {
             let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key)
                 .expect("HMAC takes any key length");
             mac.update(message);
-            mac.finalize().into_bytes().to_vec()
+            zeroize::Zeroizing::new(mac.finalize().into_bytes().to_vec())
         }
         match self {
             Algorithm::Hs256 => run::<Hmac<sha2::Sha256>>(key, message),
@@ -105,7 +109,8 @@ impl Jwt {
             .algorithm
             .mac(key.as_bytes(), token.as_str().as_bytes());
         token.push_str(".");
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        let encoded = zeroize::Zeroizing::new(URL_SAFE_NO_PAD.encode(&*signature));
+        token.push_str(&encoded);
         token.to_secret()
     }
 
@@ -115,7 +120,10 @@ impl Jwt {
         let Some((signed, signature)) = token.rsplit_once('.') else {
             return false;
         };
-        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        let Ok(signature) = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map(zeroize::Zeroizing::new)
+        else {
             return false;
         };
         let header = signed

@@ -955,11 +955,17 @@ pub fn infer(request: &Request, catalogue: &Catalogue) -> Result<Outcome> {
                 let text = (request.read)(&resolved);
                 let assignments: Vec<(String, usize, Option<Zeroizing<String>>, String)> =
                     match &text {
+                        // A file a service reads as `env_file` may be the live `.env`: its
+                        // names are variables of the stack, its values are never copied into
+                        // the schema (which is committed). The example (--env-file) gives
+                        // values.
                         Some(text) => match dotenv::parse(text) {
-                            Ok(list) => list
-                                .into_iter()
-                                .map(|a| (a.name, a.line, literal(&a.value), display(&resolved)))
-                                .collect(),
+                            Ok(list) => {
+                                st.report.notes.push(format!("{file}:{line}: the values of env_file {path} are not copied into the schema (it may hold real secrets); its settings take values from --env-file, or become inputs"));
+                                list.into_iter()
+                                    .map(|a| (a.name, a.line, None, display(&resolved)))
+                                    .collect()
+                            }
                             Err(e) => {
                                 return Err(Error::EnvSyntax {
                                     path: resolved,

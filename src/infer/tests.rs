@@ -279,3 +279,38 @@ proptest::proptest! {
         }
     }
 }
+
+/// Security review: a service's `env_file` may be the live `.env`; its values must not be
+/// copied into the schema, which is committed.
+#[test]
+fn values_of_an_env_file_are_never_copied_into_the_schema() {
+    let compose = "services:\n  app:\n    image: example/app:1\n    env_file: app.env\n";
+    let request = Request {
+        compose: vec![Input {
+            path: PathBuf::from("compose.yml"),
+            text: compose.to_string(),
+        }],
+        env_example: None,
+        name: "t".into(),
+        read: &|path| {
+            (path == std::path::Path::new("app.env"))
+                .then(|| "APP_AUTH=live-credential-value\nAPP_MODE=production\n".to_string())
+        },
+    };
+    let out = infer(&request, &Catalogue::load().unwrap()).unwrap();
+    assert!(out.schema.contains("name = \"APP_AUTH\""), "{}", out.schema);
+    assert!(
+        !out.schema.contains("live-credential-value"),
+        "{}",
+        out.schema
+    );
+    assert!(!out.schema.contains("production"), "{}", out.schema);
+    assert!(
+        out.report
+            .notes
+            .iter()
+            .any(|n| n.contains("are not copied into the schema")),
+        "{:?}",
+        out.report.notes
+    );
+}

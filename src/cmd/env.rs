@@ -61,15 +61,30 @@ impl BaoEnv {
     }
 
     /// The token: the environment's, else the first line of `~/.vault-token` (as `bao login`
-    /// writes it), else none.
-    pub fn token(&self) -> Option<SecretString> {
+    /// writes it), else none. A token file other users can read is refused, like an identity.
+    pub fn token(&self) -> crate::error::Result<Option<SecretString>> {
+        use std::os::unix::fs::PermissionsExt;
         if let Some(token) = &self.token {
-            return Some(token.clone());
+            return Ok(Some(token.clone()));
         }
-        let file = self.token_file.as_ref()?;
-        let bytes = crate::files::read_capped(file, 64 << 10).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?.trim();
-        (!text.is_empty()).then(|| SecretString::from(text))
+        let Some(file) = self.token_file.as_ref() else {
+            return Ok(None);
+        };
+        let mode = match std::fs::metadata(file) {
+            Ok(meta) => meta.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::error::Error::io("read", file, e)),
+        };
+        if mode & 0o077 != 0 {
+            return Err(crate::error::Error::IdentityPermissions {
+                path: file.clone(),
+                mode,
+            });
+        }
+        let bytes = crate::files::read_capped(file, 64 << 10)
+            .map_err(|e| crate::error::Error::io("read", file, e))?;
+        let text = std::str::from_utf8(&bytes).unwrap_or_default().trim();
+        Ok((!text.is_empty()).then(|| SecretString::from(text)))
     }
 }
 

@@ -396,7 +396,35 @@ fn note_missing_inputs(ctx: &Context, err: &mut dyn Write, names: &[&str]) {
     }
 }
 
+/// `text` with every control character shown as `\u{..}`: names from a vault, a repository
+/// or a file are input, and an escape sequence in one must not drive the terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Writes a note for the person at the terminal; a failure to do so is not an error.
 fn note(err: &mut dyn Write, text: &str) {
     let _ = writeln!(err, "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(super::printable("REDIS_PASSWORD"), "REDIS_PASSWORD");
+        assert_eq!(super::printable("A\u{1b}[2J"), "A\\u{1b}[2J");
+        assert_eq!(super::printable("line\nbreak"), "line\\u{a}break");
+    }
 }

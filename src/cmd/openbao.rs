@@ -57,7 +57,7 @@ fn connect(place: Place, approle: &AppRole, env: &ProcessEnv) -> Result<Store> {
         },
         _ => env
             .bao
-            .token()
+            .token()?
             .map_or(Credentials::Missing, Credentials::Token),
     };
     let ca_pem = match &env.bao.cacert {

@@ -103,8 +103,11 @@ fn push_hits(report: &mut String, place: &str, hits: Vec<Hit>) {
             format!("{}, ", hit.what)
         };
         report.push_str(&format!(
-            "{place}:{}: {} ({what}{})\n",
-            hit.line, hit.name, hit.form
+            "{}:{}: {} ({what}{})\n",
+            super::printable(place),
+            hit.line,
+            hit.name,
+            hit.form
         ));
     }
 }

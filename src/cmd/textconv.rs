@@ -36,22 +36,24 @@ pub(super) fn run(
 }
 
 fn describe(vault: &Vault) -> String {
+    use super::printable;
     let mut text = format!(
         "# envgen vault of schema {}, lineage {}, generation {}\n",
-        vault.schema,
+        printable(&vault.schema),
         vault.lineage_id(),
         vault.generation
     );
     for r in &vault.recipients {
-        text.push_str(&format!("recipient {r}\n"));
+        text.push_str(&format!("recipient {}\n", printable(r)));
     }
     for (name, entry) in &vault.variables {
         text.push_str(&format!(
-            "{name} {} set {} by {} ({})\n",
+            "{} {} set {} by {} ({})\n",
+            printable(name),
             vault.fingerprint(name, entry.value.expose_secret()),
-            entry.rotated,
-            entry.set_by.by,
-            entry.set_by.how,
+            printable(&entry.rotated),
+            printable(&entry.set_by.by),
+            printable(&entry.set_by.how),
         ));
     }
     text

@@ -736,8 +736,21 @@ fn server_trouble_is_a_clear_error_within_the_timeout() {
     let out = none.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no token for the OpenBao server"), "{err}");
-    // ~/.vault-token, as `bao login` writes it.
+    // ~/.vault-token, as `bao login` writes it (0600), and refused when others can read it.
     s.write("home/.vault-token", ROOT);
+    use std::os::unix::fs::PermissionsExt;
+    let token_file = s.path("home/.vault-token");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut readable = envgen_command(&s, &bao.addr, "", &["get", "REDIS_PASSWORD"]);
+    readable.env_remove("BAO_TOKEN");
+    let out = readable.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is readable by other users (mode 644)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut from_file = envgen_command(&s, &bao.addr, "", &["get", "REDIS_PASSWORD"]);
     from_file.env_remove("BAO_TOKEN");
     assert!(from_file.output().unwrap().status.success());

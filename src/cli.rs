@@ -1,8 +1,9 @@
 //! Command-line arguments (clap derive). Parsing only: the commands live in [`crate::cmd`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -32,6 +33,96 @@ Files:
 #[derive(Debug, Parser)]
 #[command(name = "envgen", version, after_help = EXAMPLES)]
 pub struct Cli {
+    /// The options every subcommand takes.
+    #[command(flatten)]
+    pub global: Globals,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments; prints clap's message and exits on an error.
+    pub fn parse_args() -> Self {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        Self::parse_lean(&args).unwrap_or_else(|| Self::parse_from(args))
+    }
+
+    /// Parses `args` with a command line built with only the subcommand they name, when it
+    /// is one of the commands that run at every deploy or every `git diff` (render, exec,
+    /// get...): building the arguments of all 30 subcommands was a seventh of a render's
+    /// instructions. The definitions are the derive's own (globals and that subcommand's
+    /// arguments), so what this accepts, the whole command line accepts alike; anything it
+    /// does not accept (`--help`, `--version`, every error) gives `None`, and the caller
+    /// parses again with the whole command line, whose messages and suggestions stay the
+    /// only ones users see.
+    pub fn parse_lean(args: &[OsString]) -> Option<Self> {
+        let globals = Globals::augment_args(clap::Command::new("envgen"));
+        let name = subcommand_name(&globals, args)?;
+        let sub = lean_subcommand(name)?;
+        let command = globals.subcommand(sub).subcommand_required(true);
+        let matches = command.try_get_matches_from(args).ok()?;
+        Self::from_arg_matches(&matches).ok()
+    }
+}
+
+/// Adds a subcommand's arguments to its command (the derive's `augment_args`).
+type Augment = fn(clap::Command) -> clap::Command;
+
+/// The subcommands [`Cli::parse_lean`] builds alone, with their arguments.
+const LEAN: [(&str, Augment); 9] = [
+    ("render", RenderArgs::augment_args),
+    ("exec", ExecArgs::augment_args),
+    ("get", GetArgs::augment_args),
+    ("list", ListArgs::augment_args),
+    ("check", CheckArgs::augment_args),
+    ("history", HistoryArgs::augment_args),
+    ("diff", DiffArgs::augment_args),
+    ("textconv", TextconvArgs::augment_args),
+    ("rotate", RotateArgs::augment_args),
+];
+
+fn lean_subcommand(name: &str) -> Option<clap::Command> {
+    let (name, augment) = LEAN.iter().find(|(lean, _)| *lean == name)?;
+    Some(augment(clap::Command::new(*name)))
+}
+
+/// The first argument that is neither an option nor the value of a global option: the
+/// subcommand's name, if the line has one before `--`.
+fn subcommand_name<'a>(globals: &clap::Command, args: &'a [OsString]) -> Option<&'a str> {
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        if arg == "--" {
+            return None;
+        }
+        let valued = if let Some(long) = arg.strip_prefix("--") {
+            globals
+                .get_arguments()
+                .any(|a| a.get_long() == Some(long) && takes_value(a))
+        } else if let Some(short) = arg.strip_prefix('-') {
+            let mut chars = short.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => globals
+                    .get_arguments()
+                    .any(|a| a.get_short() == Some(c) && takes_value(a)),
+                _ => false,
+            }
+        } else {
+            return Some(arg);
+        };
+        if valued {
+            rest.next();
+        }
+    }
+    None
+}
+
+/// The options every subcommand takes (before or after the subcommand's name).
+#[derive(Debug, Args)]
+pub struct Globals {
     /// The schema file [default: schema/alecia.toml]
     #[arg(long, global = true, value_name = "FILE", env = "ENVGEN_SCHEMA")]
     pub schema: Option<PathBuf>,
@@ -73,10 +164,6 @@ pub struct Cli {
     /// lineage, or an older generation), and remember it from now on
     #[arg(long, global = true)]
     pub accept_vault: bool,
-
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// The subcommands.

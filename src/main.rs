@@ -5,8 +5,6 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // A panic's message can quote input (a line of a file, a value): print where, never what.
     std::panic::set_hook(Box::new(|info| {
@@ -20,7 +18,7 @@ fn main() -> ExitCode {
         );
     }));
     let hardening = envgen::harden::harden();
-    let cli = envgen::cli::Cli::parse();
+    let cli = envgen::cli::Cli::parse_args();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     let out_is_terminal = out.is_terminal();
     if let Err(problem) = hardening {

@@ -30,8 +30,22 @@ pub(super) struct Context {
 /// A decrypted vault and who opened it.
 pub(super) struct Opened {
     pub(super) vault: Vault,
-    /// The public recipient of the identity in use, recorded as who made a change.
-    pub(super) actor: String,
+    /// Who opened it: see [`Context::actor`] and [`Context::journal`].
+    pub(super) actor: Actor,
+}
+
+/// Who opened a vault.
+pub(super) enum Actor {
+    /// The identities in use.
+    Identities,
+    /// `passphrase`, an OpenBao token's `openbao:NAME`, or `-` when nobody is known.
+    Named(String),
+}
+
+impl From<&str> for Actor {
+    fn from(name: &str) -> Self {
+        Actor::Named(name.into())
+    }
 }
 
 impl Context {
@@ -49,14 +63,15 @@ impl Context {
 
     pub(super) fn new(cli: &Cli, env: env::ProcessEnv) -> Result<Context> {
         let schema_path = cli
+            .global
             .schema
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SCHEMA));
         let mut schema = Schema::load(&schema_path)?;
-        if let Some(profile) = cli.profile.as_ref().or(env.profile.as_ref()) {
+        if let Some(profile) = cli.global.profile.as_ref().or(env.profile.as_ref()) {
             schema.select_profile(profile)?;
         }
-        let vault = cli.vault.clone().unwrap_or_else(|| {
+        let vault = cli.global.vault.clone().unwrap_or_else(|| {
             let file = match &schema.profile {
                 Some(profile) => format!("{}.{profile}.age", schema.name),
                 None => format!("{}.age", schema.name),
@@ -70,14 +85,14 @@ impl Context {
             files: VaultFiles::new(vault),
             backend,
             approle: openbao::approle(cli),
-            identity_flags: cli.identity.clone(),
+            identity_flags: cli.global.identity.clone(),
             passphrase_source: passphrase::Source::resolve(
-                cli.passphrase_fd,
+                cli.global.passphrase_fd,
                 env.passphrase_file.clone(),
             ),
             passphrase: OnceCell::new(),
             identities: OnceCell::new(),
-            accept_vault: cli.accept_vault,
+            accept_vault: cli.global.accept_vault,
             env,
         })
     }
@@ -116,7 +131,7 @@ impl Context {
         if let Backend::OpenBao(store) = &self.backend {
             let all: Vec<usize> = (0..self.schema.variables().len()).collect();
             let vault = store.load(&self.schema, &all, &[])?;
-            let actor = store.actor()?;
+            let actor = Actor::Named(store.actor()?);
             return Ok(Opened { vault, actor });
         }
         // Read the pins before the vault: a write in between only makes the vault newer.
@@ -213,7 +228,7 @@ impl Context {
         };
         let all: Vec<usize> = (0..self.schema.variables().len()).collect();
         let vault = store.load(&self.schema, &all, &[index])?;
-        let actor = store.actor()?;
+        let actor = Actor::Named(store.actor()?);
         Ok(Opened { vault, actor })
     }
 
@@ -340,7 +355,7 @@ impl Context {
             Vault::decrypt_sealed(sealed, size, &identities.keys, &identities.describe(), path)?;
         Ok(Opened {
             vault,
-            actor: actor(identities),
+            actor: Actor::Identities,
         })
     }
 
@@ -482,9 +497,29 @@ impl Context {
         Err(Error::Guarded { variables: guarded })
     }
 
-    /// Records an operation in this machine's journal (never in the repository); a failure
-    /// to do so is reported, not fatal, because the operation itself has already happened.
-    pub(super) fn journal(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &str) {
+    /// Who made a change, as the vault's history records it: the public recipient of the
+    /// first identity in use (computed here, not when the vault was opened: reads need no
+    /// public key), else the name in `actor`.
+    pub(super) fn actor(&self, actor: &Actor) -> Result<String> {
+        Ok(match actor {
+            Actor::Named(name) => name.clone(),
+            Actor::Identities => (self.identities()?.recipients().first())
+                .cloned()
+                .unwrap_or_else(|| "-".into()),
+        })
+    }
+
+    /// Records an operation in this machine's journal (never in the repository), naming the
+    /// identity files that opened the vault; a failure to do so is reported, not fatal,
+    /// because the operation itself has already happened.
+    pub(super) fn journal(&self, err: &mut dyn Write, op: &str, names: &[&str], actor: &Actor) {
+        let actor = match actor {
+            Actor::Named(name) => name.clone(),
+            Actor::Identities => (self.identities.get())
+                .map(Identities::describe)
+                .unwrap_or_else(|| "-".into()),
+        };
+        let actor = actor.as_str();
         // OpenBao's audit devices record every read and write of a server vault.
         if matches!(self.backend, Backend::OpenBao(_)) {
             return;

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Context, actor, emit, generate_value, new_vault_recipients, note, provenance};
+use super::{Context, creator, emit, generate_value, new_vault_recipients, note, provenance};
 use crate::cli::ImportArgs;
 use crate::dotenv::{Assignment, Value};
 use crate::error::{Error, Result};
@@ -99,7 +99,8 @@ pub(super) fn run(
         });
     }
     let recipients = new_vault_recipients(ctx, &args.recipients, &[], err)?;
-    let actor = ctx.identities().map(actor).unwrap_or_else(|_| "-".into());
+    let actor = creator(ctx);
+    let by = ctx.actor(&actor)?;
     let mut vault = Vault::new(&schema.name, recipients);
     let mut report = String::new();
     let mut inputs_missing = Vec::new();
@@ -125,7 +126,7 @@ pub(super) fn run(
             }
             _ => None,
         };
-        let how = provenance("import", &actor);
+        let how = provenance("import", &by);
         let entry = match (&var.kind, literal) {
             (Kind::Fixed(fixed), None) => {
                 report.push_str(&format!("stored {name} (its default; not in {shown})\n"));

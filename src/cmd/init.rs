@@ -7,7 +7,7 @@ use std::io::Write;
 
 use secrecy::SecretString;
 
-use super::{Context, actor, emit, generate_value, new_vault_recipients, note, provenance};
+use super::{Context, creator, emit, generate_value, new_vault_recipients, note, provenance};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::schema::Kind;
@@ -36,13 +36,13 @@ pub(super) fn run(
         let mut vault = Vault::new(&ctx.schema.name, Vec::new());
         vault.passphrase = Some(ctx.passphrase(true)?);
         vault.passphrase_work_factor = Some(args.work_factor);
-        (vault, "passphrase".to_string())
+        (vault, "passphrase".into())
     } else {
         let recipients = new_vault_recipients(ctx, &args.recipients, &args.recipients_files, err)?;
         // With explicit recipients no identity is needed; record one if there is one.
-        let actor = ctx.identities().map(actor).unwrap_or_else(|_| "-".into());
-        (Vault::new(&ctx.schema.name, recipients), actor)
+        (Vault::new(&ctx.schema.name, recipients), creator(ctx))
     };
+    let by = ctx.actor(&actor)?;
     for name in sets.keys() {
         if vault.variables.contains_key(name) {
             return Err(Error::SetExisting {
@@ -65,7 +65,7 @@ pub(super) fn run(
             }
             (Kind::Jwt(_), None) => match super::sign_token(var, &vault) {
                 Some(token) => {
-                    let entry = Entry::new(token, None, provenance("init", &actor));
+                    let entry = Entry::new(token, None, provenance("init", &by));
                     vault.variables.insert(var.name.clone(), entry);
                     added.push(("signed", var.name.as_str()));
                 }
@@ -84,7 +84,7 @@ pub(super) fn run(
             (_, Some(_)) => {}
             (Kind::Input(_), None) => {
                 let value = sets.remove(&var.name).expect("checked above");
-                let entry = Entry::new(value, None, provenance("init", &actor));
+                let entry = Entry::new(value, None, provenance("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("stored", var.name.as_str()));
             }
@@ -92,13 +92,13 @@ pub(super) fn run(
                 let value = sets
                     .remove(&var.name)
                     .unwrap_or_else(|| SecretString::from(fixed.default.as_str()));
-                let entry = Entry::new(value, None, provenance("init", &actor));
+                let entry = Entry::new(value, None, provenance("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("stored", var.name.as_str()));
             }
             (_, None) => {
                 let (value, hash) = generate_value(var)?;
-                let entry = Entry::new(value, hash, provenance("init", &actor));
+                let entry = Entry::new(value, hash, provenance("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("generated", var.name.as_str()));
             }

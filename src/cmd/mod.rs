@@ -78,17 +78,25 @@ pub fn run(
 ) -> Result<Status> {
     match &cli.command {
         Command::Keygen(args) => {
-            return keygen::run(args, &cli.identity, &env::ProcessEnv::read(), out, err).map(ok);
+            return keygen::run(
+                args,
+                &cli.global.identity,
+                &env::ProcessEnv::read(),
+                out,
+                err,
+            )
+            .map(ok);
         }
         Command::Textconv(args) => {
-            return textconv::run(args, &cli.identity, &env::ProcessEnv::read(), out).map(ok);
+            return textconv::run(args, &cli.global.identity, &env::ProcessEnv::read(), out)
+                .map(ok);
         }
         Command::Schema(command) => return schema::run(command, err).map(ok),
         Command::MergeDriver(args) => {
-            return merge::run(args, &cli.identity, &env::ProcessEnv::read(), err).map(ok);
+            return merge::run(args, &cli.global.identity, &env::ProcessEnv::read(), err).map(ok);
         }
         Command::Git(crate::cli::GitCommand::Setup) => {
-            return merge::setup(cli.vault.as_deref(), out).map(ok);
+            return merge::setup(cli.global.vault.as_deref(), out).map(ok);
         }
         Command::Completions(args) => return shell::completions(args.shell, out).map(ok),
         Command::Man => return shell::man(out).map(ok),
@@ -246,13 +254,13 @@ fn read_vault(path: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     })
 }
 
-/// Who is acting: the first public recipient of the identity in use.
-fn actor(identities: &Identities) -> String {
-    identities
-        .recipients
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "-".into())
+/// Who makes a new vault: the identities in use, when there are some (a vault made for
+/// explicit recipients needs none).
+fn creator(ctx: &Context) -> context::Actor {
+    match ctx.identities() {
+        Ok(_) => context::Actor::Identities,
+        Err(_) => "-".into(),
+    }
 }
 
 /// A provenance record for an operation by `actor`.
@@ -369,7 +377,7 @@ fn new_vault_recipients(
             ),
         );
     }
-    Ok(ctx.identities()?.recipients.clone())
+    Ok(ctx.identities()?.recipients().to_vec())
 }
 
 /// Writes all of `bytes` to standard output and flushes it.

@@ -42,8 +42,8 @@ pub(super) type AppRole = (Option<String>, Option<std::path::PathBuf>);
 /// The AppRole flags of the command line.
 pub(super) fn approle(cli: &Cli) -> AppRole {
     (
-        cli.approle_role_id.clone(),
-        cli.approle_secret_id_file.clone(),
+        cli.global.approle_role_id.clone(),
+        cli.global.approle_secret_id_file.clone(),
     )
 }
 
@@ -129,7 +129,7 @@ pub(super) fn not_applicable(store: &Store, what: &str) -> Error {
 
 /// Refuses, before anything is read, what only a file vault has.
 pub(super) fn refuse_file_only(cli: &Cli, store: &Store) -> Result<()> {
-    if cli.accept_vault {
+    if cli.global.accept_vault {
         return Err(not_applicable(store, "--accept-vault"));
     }
     match &cli.command {
@@ -332,7 +332,7 @@ fn to_file(
         let recipients = if files.recipients.exists() {
             crate::vault::keys::read_recipients_file(&files.recipients)?
         } else {
-            ctx.identities()?.recipients.clone()
+            ctx.identities()?.recipients().to_vec()
         };
         let mut vault = Vault::new(&schema.name, recipients);
         vault.set_fingerprint_key(source.fingerprint_key().clone());

@@ -27,6 +27,7 @@ pub(super) fn run(
 
     let _lock = ctx.lock()?;
     let mut opened = ctx.open_history(index)?;
+    let actor = ctx.actor(&opened.actor)?;
     ctx.reconcile_recipients(&mut opened.vault, false)?;
     let entry = opened
         .vault
@@ -44,10 +45,10 @@ pub(super) fn run(
     let restored_set = entry.history[version - 1].set.clone();
     entry.restore(
         version - 1,
-        provenance("rollback", &opened.actor),
+        provenance("rollback", &actor),
         var.rotation.history,
     );
-    resign_tokens(schema, &mut opened.vault, &[index], &opened.actor);
+    resign_tokens(schema, &mut opened.vault, &[index], &actor);
     // A value from before a recipient's removal is one that recipient may have kept.
     opened.vault.mark_restored(&var.name, &restored_set);
     ctx.save(&mut opened.vault)?;

@@ -63,6 +63,7 @@ pub(super) fn run(
 
     let _lock = (!args.dry_run).then(|| ctx.lock()).transpose()?;
     let mut opened = ctx.open()?;
+    let actor = ctx.actor(&opened.actor)?;
     let recipients_changed = if args.dry_run {
         Vec::new()
     } else {
@@ -116,12 +117,12 @@ pub(super) fn run(
         entry.replace(
             value,
             hash,
-            provenance("rotate", &opened.actor),
+            provenance("rotate", &actor),
             var.rotation.history,
         );
         vault.mark_rotated(&var.name);
     }
-    resign_tokens(schema, vault, &targets, &opened.actor);
+    resign_tokens(schema, vault, &targets, &actor);
     if args.all {
         // A rotation of everything is what follows a leak or a departure: what the old
         // lineage secret could do ends here too.

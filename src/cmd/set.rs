@@ -49,13 +49,14 @@ pub(super) fn run(
     let _lock = ctx.lock()?;
     let mut opened = ctx.open()?;
     ctx.reconcile_recipients(&mut opened.vault, args.update_recipients)?;
+    let actor = ctx.actor(&opened.actor)?;
     let vault = &mut opened.vault;
     let mut report = String::new();
     let mut changed = Vec::new();
     for &i in &targets {
         let var = &schema.variables()[i];
         let value = sets[&var.name].clone();
-        let set_by = provenance("set", &opened.actor);
+        let set_by = provenance("set", &actor);
         match vault.variables.get_mut(&var.name) {
             Some(entry) if entry.value.expose_secret() == value.expose_secret() => {
                 report.push_str(&format!("unchanged {}\n", var.name));
@@ -72,7 +73,7 @@ pub(super) fn run(
         changed.push(i);
     }
     if !changed.is_empty() {
-        resign_tokens(schema, vault, &changed, &opened.actor);
+        resign_tokens(schema, vault, &changed, &actor);
         ctx.save(vault)?;
         let names: Vec<&str> = changed
             .iter()

@@ -144,8 +144,19 @@ pub struct Identities {
     pub paths: Vec<IdentityPath>,
     /// The private keys, for decryption.
     pub keys: Vec<Box<dyn age::Identity + Send + Sync>>,
-    /// Their public recipients.
-    pub recipients: Vec<String>,
+    /// Where the public recipients come from, in file order.
+    public: Vec<Public>,
+    /// The public recipients, computed on first use.
+    recipients: std::sync::OnceLock<Vec<String>>,
+}
+
+/// The public side of one identity file.
+enum Public {
+    /// An OpenSSH key's recipient (its public key is in the file).
+    Known(String),
+    /// An age identity file: each X25519 public key is a base-point multiplication (a twentieth
+    /// of a render), which decrypting does not need; only a change records who made it.
+    AgeFile(age::IdentityFile<age::NoCallbacks>),
 }
 
 impl std::fmt::Debug for Identities {
@@ -153,8 +164,7 @@ impl std::fmt::Debug for Identities {
         f.debug_struct("Identities")
             .field("paths", &self.paths)
             .field("keys", &"[REDACTED]")
-            .field("recipients", &self.recipients)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,12 +175,33 @@ impl Identities {
         let mut identities = Identities {
             paths: paths.to_vec(),
             keys: Vec::new(),
-            recipients: Vec::new(),
+            public: Vec::new(),
+            recipients: std::sync::OnceLock::new(),
         };
         for at in paths {
             identities.load_one(at, &asker)?;
         }
         Ok(identities)
+    }
+
+    /// The public recipients of the identities, in file order.
+    pub fn recipients(&self) -> &[String] {
+        self.recipients.get_or_init(|| {
+            let mut all = Vec::new();
+            for public in &self.public {
+                match public {
+                    Public::Known(recipient) => all.push(recipient.clone()),
+                    Public::AgeFile(file) => {
+                        let mut listing = Vec::new();
+                        // Checked when the file was loaded: it has identities, all native.
+                        if file.write_recipients_file(&mut listing).is_ok() {
+                            all.extend(String::from_utf8_lossy(&listing).lines().map(String::from));
+                        }
+                    }
+                }
+            }
+            all
+        })
     }
 
     /// The identity files, for messages: `a.txt, b.txt`.
@@ -216,24 +247,24 @@ impl Identities {
             }
             let recipient = ssh::Recipient::try_from(identity.clone())
                 .map_err(|_| invalid("its public key cannot be used as an age recipient".into()))?;
-            self.recipients.push(recipient.to_string());
+            self.public.push(Public::Known(recipient.to_string()));
             self.keys
                 .push(Box::new(identity.with_callbacks(Prompting(asker.clone()))));
             return Ok(());
         }
-        let file =
-            age::IdentityFile::from_buffer(&bytes[..]).map_err(|e| invalid(e.to_string()))?;
-        let mut listing = Vec::new();
-        file.write_recipients_file(&mut listing)
-            .map_err(|e| invalid(e.to_string()))?;
-        self.recipients.extend(
-            String::from_utf8(listing)
-                .map_err(|e| invalid(e.to_string()))?
-                .lines()
-                .map(String::from),
-        );
-        self.keys
-            .extend(file.into_identities().map_err(|e| invalid(e.to_string()))?);
+        let parse =
+            || age::IdentityFile::from_buffer(&bytes[..]).map_err(|e| invalid(e.to_string()));
+        // Parsed twice (cheap): once into the private keys, once kept for the public ones.
+        let (file, public) = (parse()?, parse()?);
+        let keys = file.into_identities().map_err(|e| invalid(e.to_string()))?;
+        if keys.is_empty() {
+            // age's own message for a file without an identity.
+            public
+                .write_recipients_file(std::io::sink())
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        self.keys.extend(keys);
+        self.public.push(Public::AgeFile(public));
         Ok(())
     }
 }
@@ -432,7 +463,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let ids = Identities::load(&flag(&path), no_terminal()).unwrap();
-        assert_eq!(ids.recipients, vec![recipient]);
+        assert_eq!(ids.recipients(), [recipient]);
         assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
         assert!(matches!(
             generate_identity_file(&path),

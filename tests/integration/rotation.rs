@@ -341,6 +341,7 @@ fn the_journal_records_operations_names_and_actor_only_outside_the_repository() 
     s.run(&["render"]).ok();
     s.run(&["rotate", "AP_ENCRYPTION_KEY"]).fails();
     let me = s.public_key();
+    let identity = s.path("id.txt").display().to_string();
     let lines: Vec<serde_json::Value> = s
         .journal()
         .lines()
@@ -355,8 +356,13 @@ fn the_journal_records_operations_names_and_actor_only_outside_the_repository() 
     assert!(
         lines
             .iter()
-            .all(|l| l["by"] == me.as_str() && l["time"].as_str().unwrap().ends_with('Z'))
+            .all(|l| l["by"] == identity.as_str() && l["time"].as_str().unwrap().ends_with('Z')),
+        "the journal names the identity file that opened the vault"
     );
+    // The vault's own history names the public key of who made each change.
+    let history = s.run(&["history", "REDIS_PASSWORD"]).ok();
+    let shown = format!("{}…{}", &me[..12], &me[me.len() - 4..]);
+    assert!(history.contains(&format!("rollback  {shown}")), "{history}");
     assert_eq!(lines[1]["names"], serde_json::json!(["REDIS_PASSWORD"]));
     assert_eq!(lines[0]["names"].as_array().unwrap().len(), 25);
 }

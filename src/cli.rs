@@ -843,3 +843,80 @@ pub enum OpenbaoCommand {
         service: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn argv(line: &str) -> Vec<OsString> {
+        std::iter::once("envgen")
+            .chain(line.split_whitespace())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_lean_subcommand_has_the_arguments_of_the_whole_command_line() {
+        let whole = Cli::command();
+        for (name, _) in LEAN {
+            let lean = lean_subcommand(name).unwrap();
+            let full = whole.find_subcommand(name).unwrap();
+            let show = |c: &clap::Command| -> Vec<String> {
+                c.get_arguments().map(|a| format!("{a:?}")).collect()
+            };
+            assert_eq!(show(&lean), show(full), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_lean_parse_reads_a_line_as_the_whole_command_line_does() {
+        for line in [
+            "render",
+            "render --format json --only A,B",
+            "--schema s.toml render --service redis -o out.env",
+            "render --schema s.toml -i a.txt -i b.txt",
+            "--profile prod --identity k.txt get REDIS_PASSWORD --plaintext",
+            "-i k.txt exec -- docker compose up -d",
+            "exec --service plausible ./migrate.sh --flag",
+            "--vault openbao://secret/a list",
+            "check --compose a.yml --compose b.yml",
+            "--passphrase-fd 3 history X",
+            "diff other.env",
+            "textconv vault/alecia.age",
+            "rotate --all --dry-run",
+            "--accept-vault rotate REDIS_PASSWORD --force",
+        ] {
+            let args = argv(line);
+            let lean = Cli::parse_lean(&args).unwrap_or_else(|| panic!("{line}"));
+            let whole = Cli::try_parse_from(&args).unwrap();
+            assert_eq!(format!("{lean:?}"), format!("{whole:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn help_versions_errors_and_other_commands_go_to_the_whole_command_line() {
+        for line in [
+            "render --help",
+            "--help",
+            "--version",
+            "help render",
+            "render --no-such-flag",
+            "rendr",
+            "get",
+            "--schema",
+            "--profile render",
+            "--profile get render X",
+            "init",
+            "recipients list",
+            "-- render",
+        ] {
+            assert!(Cli::parse_lean(&argv(line)).is_none(), "{line}");
+        }
+        // A value that looks like a subcommand is the global option's value.
+        let args = argv("--profile render get X");
+        let cli = Cli::parse_lean(&args).unwrap();
+        assert_eq!(cli.global.profile.as_deref(), Some("render"));
+        assert!(matches!(cli.command, Command::Get(_)));
+    }
+}

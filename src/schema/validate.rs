@@ -77,7 +77,7 @@ const KINDS: [(&str, &[&str]); 7] = [
 /// tables of the whole file.
 pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
         .collect();
     let ctx = Ctx {
         text,

@@ -66,10 +66,8 @@ pub struct Schema {
 pub struct Variable {
     /// The environment variable name.
     pub name: String,
-    /// What the variable is for.
-    pub description: String,
     /// The services that read it.
-    pub services: Vec<String>,
+    pub services: std::sync::Arc<[String]>,
     /// How its value is made.
     pub kind: Kind,
     /// How it is rotated (meaningful for secret and hashed variables).

@@ -3,7 +3,8 @@
 
 mod fields;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::ops::Range;
 use std::path::Path;
 
@@ -142,10 +143,12 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     });
     let inline = std::iter::once(Ok((ctx, Vec::new())))
         .chain(inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
+    // Variables read by the same services share one list.
+    let mut service_lists = HashSet::new();
     for piece in inline.chain(pieces) {
         let (at, raw_variables) = piece?;
         for rv in raw_variables {
-            let (variable, template_span) = at.variable(rv, history)?;
+            let (variable, template_span) = at.variable(rv, history, &mut service_lists)?;
             if let Some(&first) = index.get(&variable.name) {
                 let first: &Variable = &variables[first];
                 return Err(ctx.error_at_line(
@@ -393,7 +396,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Validates one `[[variable]]` table; returns it and the span of its template (or name).
-    fn variable(&self, rv: RawVariable, history: usize) -> Result<(Variable, Range<usize>)> {
+    fn variable(
+        &self,
+        mut rv: RawVariable,
+        history: usize,
+        service_lists: &mut HashSet<Arc<[String]>>,
+    ) -> Result<(Variable, Range<usize>)> {
         let name = rv.name.get_ref().clone();
         if !is_variable_name(&name) {
             return Err(self.error(
@@ -439,12 +447,9 @@ impl<'a> Ctx<'a> {
                 ));
             }
         }
-        let description = rv
-            .description
-            .as_ref()
-            .map(|d| d.get_ref().trim().to_string())
-            .unwrap_or_default();
-        if description.is_empty() {
+        // Required, for whoever reads the schema; envgen itself never shows it.
+        let described = (rv.description.as_ref()).is_some_and(|d| !d.get_ref().trim().is_empty());
+        if !described {
             return Err(self.error(
                 rv.name.span(),
                 var,
@@ -452,10 +457,8 @@ impl<'a> Ctx<'a> {
                 "add `description = \"...\"` saying what the value is for",
             ));
         }
-        let services = rv
-            .services
-            .as_ref()
-            .map(|s| s.get_ref().clone())
+        let services: Vec<String> = (rv.services.take())
+            .map(Spanned::into_inner)
             .unwrap_or_default();
         if services.is_empty() {
             return Err(self.error(
@@ -572,10 +575,17 @@ impl<'a> Ctx<'a> {
             }
             s => s.as_ref().map(|s| s.get_ref().trim().to_string()),
         };
+        let services = match service_lists.get(&services[..]) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<[String]> = services.into();
+                service_lists.insert(Arc::clone(&shared));
+                shared
+            }
+        };
         Ok((
             Variable {
                 name,
-                description,
                 services,
                 kind,
                 rotation,

@@ -157,8 +157,9 @@ impl Pins {
         predecessors: &[String],
         replace: bool,
     ) -> Result<bool> {
+        let key = key(vault);
         let mut retired: Vec<String> = predecessors.to_vec();
-        if let Some(old) = self.pins.get(&key(vault)) {
+        if let Some(old) = self.pins.get(&key) {
             if old.lineage != lineage && predecessors.contains(&old.lineage) {
                 retired.push(old.lineage.clone());
             }
@@ -172,7 +173,7 @@ impl Pins {
             generation,
             retired,
         };
-        let changed = match self.pins.get(&key(vault)) {
+        let changed = match self.pins.get(&key) {
             Some(old)
                 if !replace
                     && old.lineage == pin.lineage
@@ -185,7 +186,7 @@ impl Pins {
             _ => true,
         };
         if changed {
-            self.pins.insert(key(vault), pin);
+            self.pins.insert(key, pin);
             let text = serde_json::to_vec_pretty(&self.pins).expect("pins always serialize");
             write_atomic(&self.path, &text, 0o600, Existing::Replace)?;
         }

@@ -359,10 +359,12 @@ impl Vault {
         found
     }
 
-    /// Serializes to JSON through a sink that wipes every buffer it outgrows.
+    /// Serializes to JSON through a sink that wipes every buffer it outgrows: compact, one
+    /// line (`age -d ... | jq` shows it indented), a fifth smaller than indented JSON, which
+    /// every reader holds whole while it parses.
     fn to_plaintext(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = WipingWriter::with_capacity(4096 + 512 * self.variables.len());
-        serde_json::to_writer_pretty(&mut out, self).expect("a vault always serializes");
+        let mut out = WipingWriter::with_capacity(4096 + 384 * self.variables.len());
+        serde_json::to_writer(&mut out, self).expect("a vault always serializes");
         out.write_all(b"\n").expect("writing to memory cannot fail");
         out.into_inner()
     }

@@ -76,6 +76,7 @@ impl Ctx<'_> {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
+        rotation.steps.shrink_to_fit();
         if let Some(strategy) = &r.strategy {
             rotation.strategy = match strategy.get_ref().as_str() {
                 "replace" => Strategy::Replace,

@@ -4,9 +4,9 @@
 mod fields;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use toml::Spanned;
 

@@ -17,32 +17,52 @@ use crate::schema::{Kind, Schema};
 use crate::vault::Vault;
 
 /// The resolved values, indexed like `schema.variables()`; only the wanted ones and their
-/// dependencies are present.
-pub struct Resolved {
-    values: Vec<Option<SecretString>>,
+/// dependencies are present. Stored values are borrowed from the vault, never copied: a
+/// copy of every secret would be one more place to wipe, and at 10,000 variables a megabyte.
+pub struct Resolved<'v> {
+    values: Vec<Option<Value<'v>>>,
 }
 
-impl Resolved {
+/// One resolved value.
+enum Value<'v> {
+    /// As the vault holds it.
+    Stored(&'v SecretString),
+    /// Made here: a derived value.
+    Made(SecretString),
+}
+
+impl Value<'_> {
+    fn expose(&self) -> &str {
+        match self {
+            Value::Stored(value) => value.expose_secret(),
+            Value::Made(value) => value.expose_secret(),
+        }
+    }
+}
+
+impl Resolved<'_> {
     /// The value of variable `index`, which must have been wanted (or be a dependency).
     pub fn get(&self, index: usize) -> &str {
         self.values[index]
             .as_ref()
             .expect("only wanted variables are read")
-            .expose_secret()
+            .expose()
     }
 }
 
 /// The values of the variables `wanted` (indices into `schema.variables()`) and of
 /// everything they read.
-pub fn resolve(
+pub fn resolve<'v>(
     schema: &Schema,
-    vault: &Vault,
+    vault: &'v Vault,
     vault_path: &std::path::Path,
     wanted: &[usize],
-) -> Result<Resolved> {
+) -> Result<Resolved<'v>> {
     let variables = schema.variables();
     let needed = schema.closure(wanted);
-    let mut values: Vec<Option<SecretString>> = vec![None; variables.len()];
+    let mut values: Vec<Option<Value>> = std::iter::repeat_with(|| None)
+        .take(variables.len())
+        .collect();
     let mut publics: Vec<Option<String>> = vec![None; variables.len()];
     let mut missing = Vec::new();
     for &i in schema.evaluation_order().iter().filter(|&&i| needed[i]) {
@@ -61,7 +81,7 @@ pub fn resolve(
                                 unreachable!("the schema allows .public on keypairs only");
                             };
                             let private = values[d].as_ref().expect("dependencies come first");
-                            let public = pair.public(private.expose_secret()).map_err(|_| {
+                            let public = pair.public(private.expose()).map_err(|_| {
                                 Error::UnrenderableValue {
                                     name: variables[d].name.clone(),
                                     reason: "is not a private key of the schema's algorithm and format",
@@ -79,7 +99,7 @@ pub fn resolve(
                                 values[d]
                                     .as_ref()
                                     .expect("dependencies come first")
-                                    .expose_secret()
+                                    .expose()
                             }
                         },
                         MAX_VALUE,
@@ -89,35 +109,35 @@ pub fn resolve(
                             name: var.name.clone(),
                         });
                     };
-                    Some(rendered.to_secret())
+                    Some(Value::Made(rendered.to_secret()))
                 } else {
                     None
                 }
             }
-            Kind::Hashed { .. } => entry.and_then(|e| e.hash.clone()),
+            Kind::Hashed { .. } => entry.and_then(|e| e.hash.as_ref()).map(Value::Stored),
             Kind::Jwt(jwt) => {
                 let signer = schema.position(&jwt.secret).expect("validated");
                 match (entry, &values[signer]) {
                     (Some(e), Some(key)) => {
-                        if !jwt.verifies(e.value.expose_secret(), key.expose_secret()) {
+                        if !jwt.verifies(e.value.expose_secret(), key.expose()) {
                             return Err(Error::StaleToken {
                                 name: var.name.clone(),
                                 secret: jwt.secret.clone(),
                             });
                         }
-                        Some(e.value.clone())
+                        Some(Value::Stored(&e.value))
                     }
-                    (Some(e), None) => Some(e.value.clone()),
+                    (Some(e), None) => Some(Value::Stored(&e.value)),
                     (None, _) => None,
                 }
             }
             Kind::Fixed(_) | Kind::Secret(_) | Kind::Input(_) | Kind::Keypair(_) => {
-                entry.map(|e| e.value.clone())
+                entry.map(|e| Value::Stored(&e.value))
             }
         };
         match &value {
             None if var.kind.is_stored() => missing.push(i),
-            Some(v) => check_value(v.expose_secret(), var.multiline).map_err(|reason| {
+            Some(v) => check_value(v.expose(), var.multiline).map_err(|reason| {
                 Error::UnrenderableValue {
                     name: var.name.clone(),
                     reason,

@@ -234,11 +234,11 @@ impl Context {
 
     /// The values of the variables `selected` and of what they are derived from, as
     /// `render` prints them (from OpenBao, only those were read).
-    pub(super) fn resolve(
+    pub(super) fn resolve<'v>(
         &self,
-        vault: &Vault,
+        vault: &'v Vault,
         selected: &[usize],
-    ) -> Result<crate::resolve::Resolved> {
+    ) -> Result<crate::resolve::Resolved<'v>> {
         crate::resolve::resolve(&self.schema, vault, &self.files.vault, selected)
     }
 

@@ -926,7 +926,7 @@ impl BaoError {
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {
-            BaoError::Address { .. } => "give --vault openbao://MOUNT/PATH (e.g. openbao://secret/alecia) and BAO_ADDR=https://HOST:8200; plain http is allowed to 127.0.0.1, ::1 and localhost only".into(),
+            BaoError::Address { .. } => "give --vault openbao://MOUNT/PATH (e.g. openbao://secret/alecia) and BAO_ADDR=https://HOST:8200; plain http is allowed to the loopback addresses 127.0.0.1 and ::1 only (not the name localhost)".into(),
             BaoError::NoToken { .. } => "set BAO_TOKEN (or VAULT_TOKEN), run `bao login` (it writes ~/.vault-token), or log in with AppRole: --approle-role-id ID --approle-secret-id-file FILE".into(),
             BaoError::SecretIdFile { path, .. } => format!("write the secret-id alone in the file, readable by its owner only: chmod 600 {}", path.display()),
             BaoError::CaCert { .. } => "point BAO_CACERT at the PEM certificate of the CA that signed the server's certificate".into(),

@@ -726,6 +726,11 @@ fn server_trouble_is_a_clear_error_within_the_timeout() {
     // Plain http to another host, a bad location, no token.
     let err = envgen(&s, "http://192.0.2.1:8200", ROOT, &["render"]).fails();
     assert!(err.contains("plain http"), "{err}");
+    // The name localhost is refused too (a resolver could send it elsewhere), and the hint
+    // says so rather than inviting it.
+    let err = envgen(&s, "http://localhost:8200", ROOT, &["render"]).fails();
+    assert!(err.contains("127.0.0.1, ::1"), "{err}");
+    assert!(err.contains("not the name localhost"), "{err}");
     let err = s.run(&["--vault", "openbao://secret", "list"]).fails();
     assert!(err.contains("expected MOUNT/PATH"), "{err}");
 

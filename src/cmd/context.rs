@@ -503,7 +503,7 @@ impl Context {
     pub(super) fn actor(&self, actor: &Actor) -> Result<String> {
         Ok(match actor {
             Actor::Named(name) => name.clone(),
-            Actor::Identities => (self.identities()?.recipients().first())
+            Actor::Identities => (self.identities()?.recipients()?.first())
                 .cloned()
                 .unwrap_or_else(|| "-".into()),
         })
@@ -516,7 +516,15 @@ impl Context {
         let actor = match actor {
             Actor::Named(name) => name.clone(),
             Actor::Identities => (self.identities.get())
-                .map(Identities::describe)
+                .map(|ids| {
+                    let paths: Vec<String> = (ids.paths.iter())
+                        .map(|p| {
+                            let path = std::path::absolute(&p.path).unwrap_or(p.path.clone());
+                            path.display().to_string()
+                        })
+                        .collect();
+                    paths.join(" ")
+                })
                 .unwrap_or_else(|| "-".into()),
         };
         let actor = actor.as_str();

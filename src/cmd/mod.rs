@@ -377,7 +377,7 @@ fn new_vault_recipients(
             ),
         );
     }
-    Ok(ctx.identities()?.recipients().to_vec())
+    Ok(ctx.identities()?.recipients()?.to_vec())
 }
 
 /// Writes all of `bytes` to standard output and flushes it.

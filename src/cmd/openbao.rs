@@ -332,7 +332,7 @@ fn to_file(
         let recipients = if files.recipients.exists() {
             crate::vault::keys::read_recipients_file(&files.recipients)?
         } else {
-            ctx.identities()?.recipients().to_vec()
+            ctx.identities()?.recipients()?.to_vec()
         };
         let mut vault = Vault::new(&schema.name, recipients);
         vault.set_fingerprint_key(source.fingerprint_key().clone());

@@ -19,7 +19,7 @@ pub(super) fn run(ctx: &Context, out: &mut dyn Write) -> Result<()> {
             at.origin.describe()
         ));
     }
-    for r in identities.recipients() {
+    for r in identities.recipients()? {
         let status = match &listed {
             Some(list) if list.contains(r) => {
                 format!(" (listed in {})", ctx.files.recipients.display())

@@ -154,9 +154,11 @@ pub struct Identities {
 enum Public {
     /// An OpenSSH key's recipient (its public key is in the file).
     Known(String),
-    /// An age identity file: each X25519 public key is a base-point multiplication (a twentieth
-    /// of a render), which decrypting does not need; only a change records who made it.
-    AgeFile(age::IdentityFile<age::NoCallbacks>),
+    /// An age identity file, read again when a public key is first asked for: each X25519
+    /// public key is a base-point multiplication (a twentieth of a render) that decrypting
+    /// does not need (only a change records who made it), and keeping a second parsed copy
+    /// of the private keys for later would be one more copy of them in memory.
+    AgeFile(PathBuf),
 }
 
 impl std::fmt::Debug for Identities {
@@ -185,23 +187,32 @@ impl Identities {
     }
 
     /// The public recipients of the identities, in file order.
-    pub fn recipients(&self) -> &[String] {
-        self.recipients.get_or_init(|| {
-            let mut all = Vec::new();
-            for public in &self.public {
-                match public {
-                    Public::Known(recipient) => all.push(recipient.clone()),
-                    Public::AgeFile(file) => {
-                        let mut listing = Vec::new();
-                        // Checked when the file was loaded: it has identities, all native.
-                        if file.write_recipients_file(&mut listing).is_ok() {
-                            all.extend(String::from_utf8_lossy(&listing).lines().map(String::from));
-                        }
-                    }
+    pub fn recipients(&self) -> Result<&[String]> {
+        if let Some(known) = self.recipients.get() {
+            return Ok(known);
+        }
+        let mut all = Vec::new();
+        for public in &self.public {
+            match public {
+                Public::Known(recipient) => all.push(recipient.clone()),
+                Public::AgeFile(path) => {
+                    let bytes = crate::files::read_capped(path, crate::files::limits::IDENTITY)
+                        .map_err(|e| Error::io("read", path, e))?;
+                    let invalid = |detail: String| Error::IdentityInvalid {
+                        path: path.clone(),
+                        detail,
+                    };
+                    let file = age::IdentityFile::from_buffer(&bytes[..])
+                        .map_err(|e| invalid(e.to_string()))?;
+                    let mut listing = Vec::new();
+                    file.write_recipients_file(&mut listing)
+                        .map_err(|e| invalid(e.to_string()))?;
+                    let listing = String::from_utf8(listing).map_err(|e| invalid(e.to_string()))?;
+                    all.extend(listing.lines().map(String::from));
                 }
             }
-            all
-        })
+        }
+        Ok(self.recipients.get_or_init(|| all))
     }
 
     /// The identity files, for messages: `a.txt, b.txt`.
@@ -252,19 +263,14 @@ impl Identities {
                 .push(Box::new(identity.with_callbacks(Prompting(asker.clone()))));
             return Ok(());
         }
-        let parse =
-            || age::IdentityFile::from_buffer(&bytes[..]).map_err(|e| invalid(e.to_string()));
-        // Parsed twice (cheap): once into the private keys, once kept for the public ones.
-        let (file, public) = (parse()?, parse()?);
+        let file =
+            age::IdentityFile::from_buffer(&bytes[..]).map_err(|e| invalid(e.to_string()))?;
         let keys = file.into_identities().map_err(|e| invalid(e.to_string()))?;
         if keys.is_empty() {
-            // age's own message for a file without an identity.
-            public
-                .write_recipients_file(std::io::sink())
-                .map_err(|e| invalid(e.to_string()))?;
+            return Err(invalid("it holds no identity".into()));
         }
         self.keys.extend(keys);
-        self.public.push(Public::AgeFile(public));
+        self.public.push(Public::AgeFile(path.clone()));
         Ok(())
     }
 }
@@ -463,7 +469,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let ids = Identities::load(&flag(&path), no_terminal()).unwrap();
-        assert_eq!(ids.recipients(), [recipient]);
+        assert_eq!(ids.recipients().unwrap(), [recipient]);
         assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
         assert!(matches!(
             generate_identity_file(&path),

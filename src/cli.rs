@@ -866,6 +866,20 @@ mod tests {
                 c.get_arguments().map(|a| format!("{a:?}")).collect()
             };
             assert_eq!(show(&lean), show(full), "{name}");
+            let groups = |c: &clap::Command| -> Vec<String> {
+                c.get_groups().map(|g| format!("{g:?}")).collect()
+            };
+            assert_eq!(groups(&lean), groups(full), "{name}");
+            let settings = |c: &clap::Command| {
+                (
+                    c.is_args_conflicts_with_subcommands_set(),
+                    c.is_arg_required_else_help_set(),
+                    c.is_allow_missing_positional_set(),
+                    c.is_subcommand_required_set(),
+                    c.has_subcommands(),
+                )
+            };
+            assert_eq!(settings(&lean), settings(full), "{name}");
         }
     }
 
@@ -886,6 +900,8 @@ mod tests {
             "textconv vault/alecia.age",
             "rotate --all --dry-run",
             "--accept-vault rotate REDIS_PASSWORD --force",
+            "--schema=s.toml -ik.txt render --format=json",
+            "-i=k.txt --vault=v.age get X",
         ] {
             let args = argv(line);
             let lean = Cli::parse_lean(&args).unwrap_or_else(|| panic!("{line}"));

@@ -8,7 +8,7 @@
 //! (`/dev/log`, read by journald) when there is one, else appended to a bounded file under the
 //! XDG state directory (`~/.local/state/envgen/journal.log`, 1 MiB, then moved to
 //! `journal.log.1`). No fsync: the journal documents, it is not a store. It holds names and
-//! public keys, never a value.
+//! the absolute paths of the identity files used, never a value.
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -721,3 +721,37 @@ fn issue_9_get_scram_sha_256_refuses_a_non_ascii_value_without_quoting_it() {
     assert!(err.contains("hint: "), "{err}");
     assert!(!err.contains("pässwörd") && !err.contains("sswö"), "{err}");
 }
+
+/// Every change records the public key of who made it (computed when the change is made,
+/// never for a read): init, set, rotate and rollback, in each variable's history.
+#[test]
+fn every_change_records_the_public_key_of_who_made_it() {
+    let s = initialized();
+    s.run(&["set", "POSTGRES_USER=stack"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rollback", "REDIS_PASSWORD"]).ok();
+    let me = s.public_key();
+    let shown = format!("{}…{}", &me[..12], &me[me.len() - 4..]);
+    // Rows: VERSION SET RETIRED HOW BY FINGERPRINT.
+    let rows = |name: &str| -> Vec<(String, String)> {
+        let out = s.run(&["history", name]).ok();
+        out.lines()
+            .filter(|l| l.starts_with("current") || l.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f[3].to_string(), f[4].to_string())
+            })
+            .collect()
+    };
+    let user = rows("POSTGRES_USER");
+    let redis = rows("REDIS_PASSWORD");
+    let hows =
+        |rows: &[(String, String)]| -> Vec<String> { rows.iter().map(|r| r.0.clone()).collect() };
+    assert_eq!(hows(&user), ["set", "init"]);
+    assert_eq!(hows(&redis), ["rollback", "rotate", "init"]);
+    assert!(
+        user.iter().chain(&redis).all(|(_, by)| *by == shown),
+        "{user:?} {redis:?}"
+    );
+}

@@ -96,28 +96,8 @@ impl Encoding {
     }
 }
 
-/// What a rotation does to the running service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Impact {
-    /// A redeploy applies it.
-    Free,
-    /// An action inside the service is needed first.
-    Op,
-    /// Data stored with the old value becomes unreadable.
-    Data,
-}
-
-impl Impact {
-    /// The schema spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Impact::Free => "free",
-            Impact::Op => "op",
-            Impact::Data => "data",
-        }
-    }
-}
+/// How a rotation disturbs the running stack: the schema's own type.
+pub use crate::schema::rotation::Impact;
 
 /// The type of a setting or input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -1487,7 +1487,7 @@ fn write(st: &mut State, request: &Request, catalogue: &Catalogue) -> Result<Str
                 .filter_map(|r| r.entry.rotation.as_ref())
                 .max_by_key(|r| match r.impact {
                     Impact::Free => 0,
-                    Impact::Op => 1,
+                    Impact::Operation => 1,
                     Impact::Data => 2,
                 })
         {

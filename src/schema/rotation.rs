@@ -7,12 +7,15 @@
 
 use std::time::Duration;
 
-/// How much a rotation disturbs the running stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How much a rotation disturbs the running stack (the schema's and the catalogue's
+/// `impact`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Impact {
     /// Redeploying with the new `.env` applies it.
     Free,
     /// Needs an action inside a running service as well.
+    #[serde(rename = "op")]
     Operation,
     /// Makes data stored with the old value unreadable.
     Data,

@@ -38,7 +38,7 @@ const MAX_NAMES: usize = 64;
 
 #[derive(Serialize)]
 struct Record<'a> {
-    time: String,
+    time: crate::vault::Stamp,
     op: &'a str,
     vault: String,
     names: &'a [&'a str],
@@ -59,7 +59,7 @@ impl Journal {
     ) -> std::result::Result<(), String> {
         let shown = &names[..names.len().min(MAX_NAMES)];
         let record = Record {
-            time: crate::vault::now(),
+            time: crate::vault::Stamp::now(),
             op,
             vault: std::path::absolute(vault)
                 .unwrap_or_else(|_| vault.to_path_buf())

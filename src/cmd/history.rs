@@ -21,7 +21,7 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
         vec![["VERSION", "SET", "RETIRED", "HOW", "BY", "FINGERPRINT"].map(String::from)];
     rows.push([
         "current".into(),
-        entry.rotated.clone(),
+        entry.rotated.to_string(),
         "-".into(),
         entry.set_by.how.clone(),
         short(&entry.set_by.by),
@@ -30,8 +30,8 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
     for (n, v) in entry.history.iter().enumerate() {
         rows.push([
             (n + 1).to_string(),
-            v.set.clone(),
-            v.retired.clone(),
+            v.set.to_string(),
+            v.retired.to_string(),
             v.set_by.how.clone(),
             short(&v.set_by.by),
             vault.fingerprint(&var.name, v.value.expose_secret()),

@@ -8,7 +8,7 @@ use super::{Context, emit};
 use crate::cli::ListArgs;
 use crate::error::Result;
 use crate::schema::{Kind, Schema, Variable};
-use crate::vault::Vault;
+use crate::vault::{Stamp, Vault};
 
 const COLUMNS: [&str; 9] = [
     "NAME", "KIND", "FORMAT", "ROTATION", "CREATED", "ROTATED", "DUE", "SERVICES", "SOURCE",
@@ -24,19 +24,17 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
     let now = SystemTime::now();
     let mut rows = vec![COLUMNS.map(String::from)];
     for (i, var) in schema.variables().iter().enumerate() {
-        let (created, rotated) = match &vault {
-            Some(vault) => dates(schema, vault, i),
-            None => ("-".into(), "-".into()),
-        };
+        let when = vault.as_ref().map(|vault| dates(schema, vault, i));
         let nonconforming = vault
             .as_ref()
             .and_then(|v| v.variables.get(&var.name))
             .is_some_and(|e| e.nonconforming);
         let due = match (&vault, var.rotation.max_age) {
             _ if nonconforming => "NONCONFORMING: rotate".into(),
-            (Some(_), Some(max_age)) if rotated != "missing" => {
-                due(max_age, &rotated, now).to_string()
-            }
+            (Some(_), Some(max_age)) => match when {
+                Some(Some((_, rotated))) => due(max_age, rotated, now).to_string(),
+                _ => "-".into(),
+            },
             _ => "-".into(),
         };
         rows.push([
@@ -48,8 +46,8 @@ pub(super) fn run(ctx: &Context, args: &ListArgs, out: &mut dyn Write) -> Result
             } else {
                 "-".into()
             },
-            created,
-            rotated,
+            shown(when, |(created, _)| created),
+            shown(when, |(_, rotated)| rotated),
             due,
             var.services.join(","),
             source(var),
@@ -164,8 +162,18 @@ fn describe(var: &Variable) -> String {
     }
 }
 
-/// Created and rotated dates; a derived value takes the latest of its sources'.
-fn dates(schema: &Schema, vault: &Vault, index: usize) -> (String, String) {
+/// A date column: `-` without a vault, `missing` for a value the vault lacks.
+fn shown(dates: Option<Option<(Stamp, Stamp)>>, pick: fn((Stamp, Stamp)) -> Stamp) -> String {
+    match dates {
+        None => "-".into(),
+        Some(None) => "missing".into(),
+        Some(Some(both)) => pick(both).to_string(),
+    }
+}
+
+/// Created and rotated dates, `None` when the vault lacks the value; a derived value takes
+/// the latest of its sources'.
+fn dates(schema: &Schema, vault: &Vault, index: usize) -> Option<(Stamp, Stamp)> {
     let var = &schema.variables()[index];
     let sources = if var.kind.is_stored() {
         vec![index]
@@ -176,16 +184,10 @@ fn dates(schema: &Schema, vault: &Vault, index: usize) -> (String, String) {
         .iter()
         .filter_map(|&i| vault.variables.get(&schema.variables()[i].name))
         .collect();
-    if entries.len() < sources.len() || entries.is_empty() {
-        return ("missing".into(), "missing".into());
+    if entries.len() < sources.len() {
+        return None;
     }
-    let latest = |pick: fn(&crate::vault::Entry) -> &String| {
-        entries
-            .iter()
-            .map(|e| pick(e))
-            .max()
-            .cloned()
-            .unwrap_or_default()
-    };
-    (latest(|e| &e.created), latest(|e| &e.rotated))
+    let created = entries.iter().map(|e| e.created).max()?;
+    let rotated = entries.iter().map(|e| e.rotated).max()?;
+    Some((created, rotated))
 }

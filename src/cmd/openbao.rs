@@ -250,7 +250,7 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
                     &NewVersion {
                         value: &old.value,
                         hash: old.hash.as_ref(),
-                        set: &old.set,
+                        set: old.set,
                         set_by: &old.set_by,
                         nonconforming: old.nonconforming,
                     },
@@ -265,7 +265,7 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
             &NewVersion {
                 value: &entry.value,
                 hash: entry.hash.as_ref(),
-                set: &entry.rotated,
+                set: entry.rotated,
                 set_by: &entry.set_by,
                 nonconforming: entry.nonconforming,
             },

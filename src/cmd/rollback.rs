@@ -42,7 +42,7 @@ pub(super) fn run(
             available: entry.history.len(),
         });
     }
-    let restored_set = entry.history[version - 1].set.clone();
+    let restored_set = entry.history[version - 1].set;
     entry.restore(
         version - 1,
         provenance("rollback", &actor),
@@ -50,7 +50,7 @@ pub(super) fn run(
     );
     resign_tokens(schema, &mut opened.vault, &[index], &actor);
     // A value from before a recipient's removal is one that recipient may have kept.
-    opened.vault.mark_restored(&var.name, &restored_set);
+    opened.vault.mark_restored(&var.name, restored_set);
     ctx.save(&mut opened.vault)?;
     ctx.journal(err, "rollback", &[var.name.as_str()], &opened.actor);
 

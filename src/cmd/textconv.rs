@@ -51,7 +51,7 @@ fn describe(vault: &Vault) -> String {
             "{} {} set {} by {} ({})\n",
             printable(name),
             vault.fingerprint(name, entry.value.expose_secret()),
-            printable(&entry.rotated),
+            entry.rotated,
             printable(&entry.set_by.by),
             printable(&entry.set_by.how),
         ));

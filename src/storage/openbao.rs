@@ -34,7 +34,7 @@ use zeroize::Zeroizing;
 use crate::error::{BaoError, Result};
 use crate::schema::Schema;
 use crate::secret::WipingWriter;
-use crate::vault::{Entry, Provenance, Vault, Version};
+use crate::vault::{Entry, Provenance, Stamp, Vault, Version};
 
 /// The largest answer read from the server (one version of one variable, or a listing).
 const MAX_ANSWER: u64 = 4 << 20;
@@ -215,7 +215,7 @@ struct StoredOut<'a> {
     value: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     hash: Option<&'a str>,
-    set: &'a str,
+    set: Stamp,
     how: &'a str,
     by: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,7 +235,7 @@ pub struct NewVersion<'a> {
     /// Its PHC string, for a hashed variable.
     pub hash: Option<&'a SecretString>,
     /// When it was set.
-    pub set: &'a str,
+    pub set: Stamp,
     /// How and by whom.
     pub set_by: &'a Provenance,
     /// It did not match the schema's format.
@@ -638,10 +638,10 @@ impl Store {
                 );
                 continue;
             };
-            let mut entry = entry(stored, &meta);
+            let mut entry = entry(stored, &meta).ok_or_else(|| undated(self, &var.name))?;
             if history.contains(&i) {
                 entry.history =
-                    self.previous(&var.name, version, &entry.rotated, var.rotation.history)?;
+                    self.previous(&var.name, version, entry.rotated, var.rotation.history)?;
             }
             seen.insert(
                 var.name.clone(),
@@ -660,7 +660,7 @@ impl Store {
         &self,
         name: &str,
         current: u64,
-        current_set: &str,
+        current_set: Stamp,
         keep: usize,
     ) -> Result<Vec<Version>, BaoError> {
         let path = self.place.metadata(name);
@@ -671,7 +671,7 @@ impl Store {
         let meta: Envelope<Metadata> = self.parse(&answer, &path)?;
         let meta = meta.data.ok_or_else(|| self.malformed(&path, "no data"))?;
         let mut versions = Vec::new();
-        let mut retired = current_set.to_string();
+        let mut retired = current_set;
         let newest = meta.current_version.min(current);
         for n in (1..newest).rev() {
             if versions.len() >= keep {
@@ -686,11 +686,11 @@ impl Store {
             let (Some((stored, vmeta)), _) = self.read(name, n, name)? else {
                 continue;
             };
-            let e = entry(stored, &vmeta);
+            let e = entry(stored, &vmeta).ok_or_else(|| undated(self, name))?;
             versions.push(Version {
                 value: e.value,
                 hash: e.hash,
-                set: e.rotated.clone(),
+                set: e.rotated,
                 retired: std::mem::replace(&mut retired, e.rotated),
                 set_by: e.set_by,
                 nonconforming: e.nonconforming,
@@ -718,7 +718,6 @@ impl Store {
             how: "init".into(),
             by: "-".into(),
         };
-        let now = crate::vault::now();
         self.write(
             META,
             "the vault's fingerprint key",
@@ -726,7 +725,7 @@ impl Store {
             &NewVersion {
                 value: vault.fingerprint_key(),
                 hash: None,
-                set: &now,
+                set: Stamp::now(),
                 set_by: &by,
                 nonconforming: false,
             },
@@ -792,9 +791,10 @@ impl Store {
         impact: &str,
     ) -> Result<(), BaoError> {
         let path = self.place.metadata(name);
+        let (created, rotated) = (entry.created.to_string(), entry.rotated.to_string());
         let custom_metadata = BTreeMap::from([
-            ("created", entry.created.as_str()),
-            ("rotated", entry.rotated.as_str()),
+            ("created", created.as_str()),
+            ("rotated", rotated.as_str()),
             ("how", entry.set_by.how.as_str()),
             ("set_by", entry.set_by.by.as_str()),
             ("impact", impact),
@@ -839,7 +839,7 @@ impl Store {
             let new = NewVersion {
                 value: &entry.value,
                 hash: entry.hash.as_ref(),
-                set: &entry.rotated,
+                set: entry.rotated,
                 set_by: &entry.set_by,
                 nonconforming: entry.nonconforming,
             };
@@ -908,19 +908,18 @@ impl Store {
 }
 
 /// An entry from one version's data; dates and provenance as envgen wrote them, else the
-/// server's.
-fn entry(stored: Stored, meta: &VersionMeta) -> Entry {
+/// server's. `None` for a version with no date at all (no server writes one).
+fn entry(stored: Stored, meta: &VersionMeta) -> Option<Entry> {
     let custom = meta.custom_metadata.as_ref();
     let set = stored
         .set
-        .filter(|s| humantime::parse_rfc3339(s).is_ok())
-        .unwrap_or_else(|| server_time(&meta.created_time));
+        .and_then(|s| s.parse().ok())
+        .or_else(|| server_time(&meta.created_time))?;
     let created = custom
         .and_then(|c| c.get("created"))
-        .filter(|s| humantime::parse_rfc3339(s).is_ok())
-        .cloned()
-        .unwrap_or_else(|| set.clone());
-    Entry {
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(set);
+    Some(Entry {
         value: stored.value.unwrap_or_default(),
         hash: stored.hash,
         created,
@@ -934,15 +933,20 @@ fn entry(stored: Stored, meta: &VersionMeta) -> Entry {
         },
         nonconforming: stored.nonconforming.as_deref() == Some("true"),
         history: Vec::new(),
-    }
+    })
 }
 
-/// The server's RFC 3339 time (with nanoseconds) at seconds, as envgen writes dates.
-fn server_time(created_time: &str) -> String {
+/// The server's RFC 3339 time (with nanoseconds), to the second as envgen keeps dates.
+fn server_time(created_time: &str) -> Option<Stamp> {
     humantime::parse_rfc3339_weak(created_time)
         .or_else(|_| humantime::parse_rfc3339(created_time))
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
-        .unwrap_or_default()
+        .ok()
+        .map(Stamp::from_system)
+}
+
+/// The answer for a version of `name` that carries no date.
+fn undated(store: &Store, name: &str) -> BaoError {
+    store.malformed(&store.place.data(name), "a version with no creation time")
 }
 
 /// Writes `text` as the body of an ACL policy (HCL) granting `read` on the data and metadata
@@ -1011,10 +1015,10 @@ mod tests {
     #[test]
     fn server_times_are_cut_to_seconds() {
         assert_eq!(
-            server_time("2026-11-26T15:05:09.123456789Z"),
-            "2026-11-26T15:05:09Z"
+            server_time("2026-11-26T15:05:09.123456789Z").map(|t| t.to_string()),
+            Some("2026-11-26T15:05:09Z".into())
         );
-        assert_eq!(server_time("garbage"), "");
+        assert_eq!(server_time("garbage"), None);
     }
 
     proptest::proptest! {

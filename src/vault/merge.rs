@@ -73,8 +73,8 @@ fn clone_version(v: &Version) -> Version {
     Version {
         value: v.value.clone(),
         hash: v.hash.clone(),
-        set: v.set.clone(),
-        retired: v.retired.clone(),
+        set: v.set,
+        retired: v.retired,
         set_by: v.set_by.clone(),
         nonconforming: v.nonconforming,
     }
@@ -84,8 +84,8 @@ fn clone_entry(e: &Entry) -> Entry {
     Entry {
         value: e.value.clone(),
         hash: e.hash.clone(),
-        created: e.created.clone(),
-        rotated: e.rotated.clone(),
+        created: e.created,
+        rotated: e.rotated,
         set_by: e.set_by.clone(),
         nonconforming: e.nonconforming,
         history: e.history.iter().map(clone_version).collect(),
@@ -112,8 +112,8 @@ fn with_both_histories(chosen: &Entry, other: Option<&Entry>) -> Entry {
         all.push(Version {
             value: other.value.clone(),
             hash: other.hash.clone(),
-            set: other.rotated.clone(),
-            retired: chosen.rotated.clone(),
+            set: other.rotated,
+            retired: chosen.rotated,
             set_by: other.set_by.clone(),
             nonconforming: other.nonconforming,
         });
@@ -235,7 +235,7 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
             {
                 removals.push(Removal {
                     recipient: r.recipient.clone(),
-                    removed: r.removed.clone(),
+                    removed: r.removed,
                     exposed: Vec::new(),
                 });
             }
@@ -262,7 +262,7 @@ pub fn merge(base: &Vault, ours: &Vault, theirs: &Vault) -> Outcome {
             }
         }
     }
-    removals.sort_by(|a, b| b.removed.cmp(&a.removed));
+    removals.sort_by_key(|r| std::cmp::Reverse(r.removed));
     removals.truncate(MAX_REMOVALS);
 
     let mut result = Vault {

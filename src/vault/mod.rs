@@ -23,7 +23,10 @@ pub mod keys;
 pub mod merge;
 pub mod passphrase;
 pub mod pin;
+pub mod stamp;
 pub mod store;
+
+pub use stamp::Stamp;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -113,8 +116,8 @@ pub struct Parent {
 pub struct Removal {
     /// The removed public key.
     pub recipient: String,
-    /// When it was removed (RFC 3339, UTC).
-    pub removed: String,
+    /// When it was removed.
+    pub removed: Stamp,
     /// The secrets it could read whose value is still one it may have kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exposed: Vec<String>,
@@ -134,10 +137,10 @@ pub struct Entry {
         serialize_with = "expose_option"
     )]
     pub hash: Option<SecretString>,
-    /// When the variable was first stored (RFC 3339, UTC).
-    pub created: String,
-    /// When the current value was set (RFC 3339, UTC).
-    pub rotated: String,
+    /// When the variable was first stored.
+    pub created: Stamp,
+    /// When the current value was set.
+    pub rotated: Stamp,
     /// How the current value was set, and by whom.
     pub set_by: Provenance,
     /// The current value was imported and does not match the schema's format: shown by
@@ -174,9 +177,9 @@ pub struct Version {
     )]
     pub hash: Option<SecretString>,
     /// When it was set.
-    pub set: String,
+    pub set: Stamp,
     /// When it was replaced.
-    pub retired: String,
+    pub retired: Stamp,
     /// How and by whom it was set.
     pub set_by: Provenance,
     /// It did not match the schema's format (an imported value).
@@ -205,19 +208,14 @@ fn expose_option<S: Serializer>(
     }
 }
 
-/// The current time as stored in the vault: RFC 3339, UTC, seconds.
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 impl Entry {
     /// A value stored now.
     pub fn new(value: SecretString, hash: Option<SecretString>, set_by: Provenance) -> Self {
-        let now = now();
+        let now = Stamp::now();
         Entry {
             value,
             hash,
-            created: now.clone(),
+            created: now,
             rotated: now,
             set_by,
             nonconforming: false,
@@ -234,11 +232,11 @@ impl Entry {
         set_by: Provenance,
         keep: usize,
     ) {
-        let now = now();
+        let now = Stamp::now();
         let previous = Version {
             value: std::mem::replace(&mut self.value, value),
             hash: std::mem::replace(&mut self.hash, hash),
-            set: std::mem::replace(&mut self.rotated, now.clone()),
+            set: std::mem::replace(&mut self.rotated, now),
             retired: now,
             set_by: std::mem::replace(&mut self.set_by, set_by),
             nonconforming: std::mem::take(&mut self.nonconforming),
@@ -323,7 +321,7 @@ impl Vault {
             0,
             Removal {
                 recipient: recipient.into(),
-                removed: now(),
+                removed: Stamp::now(),
                 exposed,
             },
         );
@@ -339,10 +337,9 @@ impl Vault {
 
     /// `name` has again a value set at `set`: exposed again to every recipient removed at or
     /// after that date (they could have read it).
-    pub fn mark_restored(&mut self, name: &str, set: &str) {
+    pub fn mark_restored(&mut self, name: &str, set: Stamp) {
         for removal in &mut self.removals {
-            // RFC 3339 UTC dates of one format compare as strings.
-            if removal.removed.as_str() >= set && !removal.exposed.iter().any(|n| n == name) {
+            if removal.removed >= set && !removal.exposed.iter().any(|n| n == name) {
                 removal.exposed.push(name.into());
             }
         }
@@ -649,6 +646,23 @@ mod tests {
         assert!(err.contains("unexpected structure"), "{err}");
     }
 
+    #[test]
+    fn a_date_that_is_not_rfc_3339_makes_the_vault_unreadable_at_its_place() {
+        let text = br#"{"format":"envgen-vault/1","schema":"s","recipients":[],"lineage":"l","generation":1,"fingerprint_key":"k",
+"variables":{"A":{"value":"v","created":"2026-11-26T17:43:06Z","rotated":"last tuesday","set_by":{"how":"init","by":"-"}}}}"#;
+        let err = Vault::from_plaintext(text, Path::new("v"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unexpected structure at line 2"), "{err}");
+        let good = String::from_utf8(text.to_vec())
+            .unwrap()
+            .replace("last tuesday", "2026-11-27T08:00:00Z");
+        let vault = Vault::from_plaintext(good.as_bytes(), Path::new("v")).unwrap();
+        let entry = &vault.variables["A"];
+        assert!(entry.created < entry.rotated);
+        assert_eq!(entry.rotated.to_string(), "2026-11-27T08:00:00Z");
+    }
+
     fn entry_with_history(values: &[&str], keep: usize) -> Entry {
         let by = |how: &str| Provenance {
             how: how.into(),
@@ -711,8 +725,8 @@ mod tests {
         vault.mark_rotated("A");
         assert_eq!(vault.exposures().keys().copied().collect::<Vec<_>>(), ["B"]);
         // A value set before the removal, put back, is exposed again; a newer one is not.
-        vault.mark_restored("A", "2000-01-01T00:00:00Z");
-        vault.mark_restored("C", "9999-01-01T00:00:00Z");
+        vault.mark_restored("A", "2000-01-01T00:00:00Z".parse().unwrap());
+        vault.mark_restored("C", "9999-01-01T00:00:00Z".parse().unwrap());
         assert_eq!(
             vault.exposures().keys().copied().collect::<Vec<_>>(),
             ["A", "B"]

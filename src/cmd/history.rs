@@ -23,7 +23,7 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
         "current".into(),
         entry.rotated.to_string(),
         "-".into(),
-        entry.set_by.how.clone(),
+        entry.set_by.how.to_string(),
         short(&entry.set_by.by),
         vault.fingerprint(&var.name, entry.value.expose_secret()),
     ]);
@@ -32,7 +32,7 @@ pub(super) fn run(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Res
             (n + 1).to_string(),
             v.set.to_string(),
             v.retired.to_string(),
-            v.set_by.how.clone(),
+            v.set_by.how.to_string(),
             short(&v.set_by.by),
             vault.fingerprint(&var.name, v.value.expose_secret()),
         ]);

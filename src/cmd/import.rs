@@ -16,14 +16,14 @@ use std::io::Write;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Context, creator, emit, generate_value, new_vault_recipients, note, provenance};
+use super::{Context, creator, emit, generate_value, new_vault_recipients, note};
 use crate::cli::ImportArgs;
 use crate::dotenv::{Assignment, Value};
 use crate::error::{Error, Result};
 use crate::render::check_value;
 use crate::resolve::resolve;
 use crate::schema::Kind;
-use crate::vault::{Entry, Vault, write_recipients};
+use crate::vault::{Entry, Provenance, Vault, write_recipients};
 
 pub(super) fn run(
     ctx: &Context,
@@ -126,7 +126,7 @@ pub(super) fn run(
             }
             _ => None,
         };
-        let how = provenance("import", &by);
+        let how = Provenance::new("import", &by);
         let entry = match (&var.kind, literal) {
             (Kind::Fixed(fixed), None) => {
                 report.push_str(&format!("stored {name} (its default; not in {shown})\n"));

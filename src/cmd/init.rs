@@ -7,11 +7,11 @@ use std::io::Write;
 
 use secrecy::SecretString;
 
-use super::{Context, creator, emit, generate_value, new_vault_recipients, note, provenance};
+use super::{Context, creator, emit, generate_value, new_vault_recipients, note};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::schema::Kind;
-use crate::vault::{Entry, Vault, write_recipients};
+use crate::vault::{Entry, Provenance, Vault, write_recipients};
 
 pub(super) fn run(
     ctx: &Context,
@@ -65,7 +65,7 @@ pub(super) fn run(
             }
             (Kind::Jwt(_), None) => match super::sign_token(var, &vault) {
                 Some(token) => {
-                    let entry = Entry::new(token, None, provenance("init", &by));
+                    let entry = Entry::new(token, None, Provenance::new("init", &by));
                     vault.variables.insert(var.name.clone(), entry);
                     added.push(("signed", var.name.as_str()));
                 }
@@ -84,7 +84,7 @@ pub(super) fn run(
             (_, Some(_)) => {}
             (Kind::Input(_), None) => {
                 let value = sets.remove(&var.name).expect("checked above");
-                let entry = Entry::new(value, None, provenance("init", &by));
+                let entry = Entry::new(value, None, Provenance::new("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("stored", var.name.as_str()));
             }
@@ -92,13 +92,13 @@ pub(super) fn run(
                 let value = sets
                     .remove(&var.name)
                     .unwrap_or_else(|| SecretString::from(fixed.default.as_str()));
-                let entry = Entry::new(value, None, provenance("init", &by));
+                let entry = Entry::new(value, None, Provenance::new("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("stored", var.name.as_str()));
             }
             (_, None) => {
                 let (value, hash) = generate_value(var)?;
-                let entry = Entry::new(value, hash, provenance("init", &by));
+                let entry = Entry::new(value, hash, Provenance::new("init", &by));
                 vault.variables.insert(var.name.clone(), entry);
                 added.push(("generated", var.name.as_str()));
             }

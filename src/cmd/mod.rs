@@ -263,14 +263,6 @@ fn creator(ctx: &Context) -> context::Actor {
     }
 }
 
-/// A provenance record for an operation by `actor`.
-fn provenance(how: &str, actor: &str) -> Provenance {
-    Provenance {
-        how: how.into(),
-        by: actor.into(),
-    }
-}
-
 /// A new value for a generated variable (secret, hashed, keypair), and for a hashed one its
 /// PHC string.
 fn generate_value(var: &Variable) -> Result<(SecretString, Option<SecretString>)> {
@@ -315,7 +307,7 @@ fn resign_tokens(schema: &Schema, vault: &mut Vault, changed: &[usize], actor: &
         let Some(token) = sign_token(var, vault) else {
             continue;
         };
-        let by = provenance("re-sign", actor);
+        let by = Provenance::new("re-sign", actor);
         match vault.variables.get_mut(&var.name) {
             Some(entry) => entry.replace(token, None, by, var.rotation.history),
             None => {

@@ -3,9 +3,10 @@
 
 use std::io::Write;
 
-use super::{Context, apply, emit, print_steps, provenance, resign_tokens};
+use super::{Context, apply, emit, print_steps, resign_tokens};
 use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
+use crate::vault::Provenance;
 
 pub(super) fn run(
     ctx: &Context,
@@ -45,7 +46,7 @@ pub(super) fn run(
     let restored_set = entry.history[version - 1].set;
     entry.restore(
         version - 1,
-        provenance("rollback", &actor),
+        Provenance::new("rollback", &actor),
         var.rotation.history,
     );
     resign_tokens(schema, &mut opened.vault, &[index], &actor);

@@ -6,15 +6,14 @@ use std::io::Write;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{
-    Context, apply, emit, generate_value, note, print_steps, provenance, resign_tokens, sign_token,
-};
+use super::{Context, apply, emit, generate_value, note, print_steps, resign_tokens, sign_token};
 use crate::cli::RotateArgs;
 use crate::error::{Error, Result};
 use crate::generate::Generator;
 use crate::schema::rotation::Strategy;
 use crate::schema::{Kind, Variable};
 use crate::secret::SecretBuf;
+use crate::vault::Provenance;
 
 pub(super) fn run(
     ctx: &Context,
@@ -117,7 +116,7 @@ pub(super) fn run(
         entry.replace(
             value,
             hash,
-            provenance("rotate", &actor),
+            Provenance::new("rotate", &actor),
             var.rotation.history,
         );
         vault.mark_rotated(&var.name);

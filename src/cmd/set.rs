@@ -18,13 +18,13 @@ use std::io::{IsTerminal, Read, Write};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{Context, apply, emit, provenance, resign_tokens};
+use super::{Context, apply, emit, resign_tokens};
 use crate::cli::SetArgs;
 use crate::error::{Error, Result};
 use crate::render::MAX_VALUE;
 use crate::schema::Kind;
 use crate::secret::WipingWriter;
-use crate::vault::Entry;
+use crate::vault::{Entry, Provenance};
 
 pub(super) fn run(
     ctx: &Context,
@@ -56,7 +56,7 @@ pub(super) fn run(
     for &i in &targets {
         let var = &schema.variables()[i];
         let value = sets[&var.name].clone();
-        let set_by = provenance("set", &actor);
+        let set_by = Provenance::new("set", &actor);
         match vault.variables.get_mut(&var.name) {
             Some(entry) if entry.value.expose_secret() == value.expose_secret() => {
                 report.push_str(&format!("unchanged {}\n", var.name));

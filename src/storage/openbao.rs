@@ -714,10 +714,7 @@ impl Store {
         if current.is_some() {
             return Ok(());
         }
-        let by = Provenance {
-            how: "init".into(),
-            by: "-".into(),
-        };
+        let by = Provenance::new("init", "-");
         self.write(
             META,
             "the vault's fingerprint key",
@@ -795,8 +792,8 @@ impl Store {
         let custom_metadata = BTreeMap::from([
             ("created", created.as_str()),
             ("rotated", rotated.as_str()),
-            ("how", entry.set_by.how.as_str()),
-            ("set_by", entry.set_by.by.as_str()),
+            ("how", &*entry.set_by.how),
+            ("set_by", &*entry.set_by.by),
             ("impact", impact),
         ]);
         let body = serde_json::to_vec(&MetadataRequest {
@@ -927,9 +924,8 @@ fn entry(stored: Stored, meta: &VersionMeta) -> Option<Entry> {
         set_by: Provenance {
             how: stored
                 .how
-                .map(|s| clean(&s))
-                .unwrap_or_else(|| "write".into()),
-            by: stored.by.map(|s| clean(&s)).unwrap_or_else(|| "-".into()),
+                .map_or_else(|| "write".into(), |s| clean(&s).into()),
+            by: stored.by.map_or_else(|| "-".into(), |s| clean(&s).into()),
         },
         nonconforming: stored.nonconforming.as_deref() == Some("true"),
         history: Vec::new(),

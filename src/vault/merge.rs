@@ -314,10 +314,7 @@ mod tests {
     use secrecy::SecretString;
 
     fn by() -> Provenance {
-        Provenance {
-            how: "rotate".into(),
-            by: "-".into(),
-        }
+        Provenance::new("rotate", "-")
     }
 
     fn copy(v: &Vault) -> Vault {

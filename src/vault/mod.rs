@@ -23,9 +23,11 @@ pub mod keys;
 pub mod merge;
 pub mod passphrase;
 pub mod pin;
+mod provenance;
 pub mod stamp;
 pub mod store;
 
+pub use provenance::Provenance;
 pub use stamp::Stamp;
 
 use std::collections::BTreeMap;
@@ -150,16 +152,6 @@ pub struct Entry {
     /// Previous values, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Version>,
-}
-
-/// How and by whom a value was set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Provenance {
-    /// The operation: `init`, `rotate`, `rollback`.
-    pub how: String,
-    /// Who did it: the public recipient of the identity in use, or `-` when none was used.
-    pub by: String,
 }
 
 /// A previous value of a variable.
@@ -375,6 +367,7 @@ impl Vault {
     }
 
     fn check_parsed(parsed: serde_json::Result<Vault>, path: &Path) -> Result<Vault> {
+        provenance::forget_shared();
         let vault: Vault = parsed.map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Io => "unreadable",
@@ -603,10 +596,7 @@ mod tests {
     #[test]
     fn plaintext_round_trips_and_debug_hides_values() {
         let mut vault = Vault::new("s", vec!["age1x".into()]);
-        let by = || Provenance {
-            how: "init".into(),
-            by: "-".into(),
-        };
+        let by = || Provenance::new("init", "-");
         let first = Entry::new(SecretString::from("v\"al\\ue"), None, by());
         vault.variables.insert("A".into(), first);
         let hashed = SecretString::from("$argon2id$x");
@@ -664,10 +654,7 @@ mod tests {
     }
 
     fn entry_with_history(values: &[&str], keep: usize) -> Entry {
-        let by = |how: &str| Provenance {
-            how: how.into(),
-            by: "-".into(),
-        };
+        let by = |how: &str| Provenance::new(how, "-");
         let mut entry = Entry::new(SecretString::from(values[0]), None, by("init"));
         for v in &values[1..] {
             entry.replace(SecretString::from(*v), None, by("rotate"), keep);
@@ -685,32 +672,18 @@ mod tests {
     fn history_is_newest_first_and_bounded() {
         let entry = entry_with_history(&["a", "b", "c", "d"], 2);
         assert_eq!(shown(&entry), ["d", "c", "b"]);
-        assert_eq!(entry.history[0].set_by.how, "rotate");
+        assert_eq!(&*entry.history[0].set_by.how, "rotate");
         assert_eq!(entry_with_history(&["a", "b"], 0).history.len(), 0);
     }
 
     #[test]
     fn restore_swaps_the_current_value_into_history() {
         let mut entry = entry_with_history(&["a", "b", "c"], 5);
-        entry.restore(
-            1,
-            Provenance {
-                how: "rollback".into(),
-                by: "-".into(),
-            },
-            5,
-        );
+        entry.restore(1, Provenance::new("rollback", "-"), 5);
         assert_eq!(shown(&entry), ["a", "c", "b"]);
-        assert_eq!(entry.set_by.how, "rollback");
+        assert_eq!(&*entry.set_by.how, "rollback");
         let mut full = entry_with_history(&["a", "b", "c"], 2);
-        full.restore(
-            1,
-            Provenance {
-                how: "rollback".into(),
-                by: "-".into(),
-            },
-            2,
-        );
+        full.restore(1, Provenance::new("rollback", "-"), 2);
         assert_eq!(shown(&full), ["a", "c", "b"]);
     }
 

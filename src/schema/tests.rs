@@ -81,6 +81,22 @@ fn the_bundled_schema_has_the_28_variables_of_the_reference() {
 }
 
 #[test]
+fn every_variable_is_found_by_its_name_and_only_by_it() {
+    let schema = Schema::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/alecia.toml"
+    )))
+    .unwrap();
+    for (i, var) in schema.variables().iter().enumerate() {
+        assert_eq!(schema.position(&var.name), Some(i), "{}", var.name);
+        assert_eq!(schema.position(&var.name.to_lowercase()), None);
+        assert_eq!(schema.position(&format!("{}_", var.name)), None);
+    }
+    assert_eq!(schema.position(""), None);
+    assert!(schema.require("NOPE").is_err());
+}
+
+#[test]
 fn a_cycle_is_reported_with_its_path_file_and_line() {
     let text = format!(
         "{HEAD}{}{}",

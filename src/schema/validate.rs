@@ -273,11 +273,18 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         host_identity: header.host_identity,
         path: path.to_path_buf(),
         profile: None,
+        by_name: by_name(&variables),
         variables,
-        index,
         graph,
         profiles,
     })
+}
+
+/// The indices of `variables` in the order of their names (which are unique).
+fn by_name(variables: &[Variable]) -> Box<[usize]> {
+    let mut order: Vec<usize> = (0..variables.len()).collect();
+    order.sort_unstable_by(|&a, &b| variables[a].name.cmp(&variables[b].name));
+    order.into_boxed_slice()
 }
 
 /// Whether `name` can name a profile (it becomes part of the vault's file name).

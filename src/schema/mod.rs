@@ -55,12 +55,42 @@ pub struct Schema {
     /// The profile in use (`--profile`, `ENVGEN_PROFILE`), once selected.
     pub profile: Option<String>,
     variables: Vec<Variable>,
-    /// Variable indices in name order, for lookups by name without a second copy of each
-    /// name (a hash map of the names cost 70 bytes a variable).
-    by_name: Box<[usize]>,
+    by_name: ByName,
     graph: Graph,
     /// Per profile, the fixed variables it gives another default: (index, default).
     profiles: BTreeMap<String, Vec<(usize, String)>>,
+}
+
+/// Variable indices in name order: a variable is found by a binary search over the names
+/// the variables already hold, without a second copy of each (a hash map of the names
+/// cost 70 bytes a variable, alive through the vault's decryption).
+#[derive(Debug)]
+struct ByName(Box<[usize]>);
+
+impl ByName {
+    /// Orders `variables` by name; two with one name give `Err((first, second))`, their
+    /// indices, for the duplicate that comes first in the file.
+    fn new(variables: &[Variable]) -> std::result::Result<ByName, (usize, usize)> {
+        let mut order: Vec<usize> = (0..variables.len()).collect();
+        // Stable: variables of one name stay in file order.
+        order.sort_by(|&a, &b| variables[a].name.cmp(&variables[b].name));
+        let duplicate = order
+            .windows(2)
+            .filter(|pair| variables[pair[0]].name == variables[pair[1]].name)
+            .min_by_key(|pair| pair[1]);
+        match duplicate {
+            Some(pair) => Err((pair[0], pair[1])),
+            None => Ok(ByName(order.into_boxed_slice())),
+        }
+    }
+
+    /// The index of the variable called `name`.
+    fn find(&self, variables: &[Variable], name: &str) -> Option<usize> {
+        self.0
+            .binary_search_by(|&i| variables[i].name.as_str().cmp(name))
+            .ok()
+            .map(|found| self.0[found])
+    }
 }
 
 /// One variable of the schema.
@@ -225,10 +255,7 @@ impl Schema {
 
     /// The index of the variable called `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
-        self.by_name
-            .binary_search_by(|&i| self.variables[i].name.as_str().cmp(name))
-            .ok()
-            .map(|found| self.by_name[found])
+        self.by_name.find(&self.variables, name)
     }
 
     /// The index of `name`, or an error naming the schema.

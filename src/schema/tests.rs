@@ -260,6 +260,11 @@ fn names_are_unique_valid_and_documented() {
         e.contains("s.toml:12:1: variable A: defined twice (first at line 5)"),
         "{e}"
     );
+    // With several names defined twice, the one redefined first in the file is reported,
+    // whatever the names' order.
+    let z = var("name = \"Z\"\nkind = \"fixed\"\ndefault = \"x\"");
+    let e = error(&format!("{HEAD}{z}{a}{z}{a}"));
+    assert!(e.contains("variable Z: defined twice (first at line 5)"), "{e}");
 
     let e = error(&format!(
         "{HEAD}{}",

@@ -3,7 +3,7 @@
 
 mod fields;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::chunks::{self, Part};
 use super::graph::Graph;
 use super::raw::{RawHeader, RawSchema, RawVariable};
 use super::template::{Template, is_variable_name};
-use super::{DEFAULT_HISTORY, Fixed, Input, Kind, Schema, Variable};
+use super::{ByName, DEFAULT_HISTORY, Fixed, Input, Kind, Schema, Variable};
 use crate::error::{Error, Result};
 use crate::hash::Argon2Params;
 
@@ -134,7 +134,6 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     };
     let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + inline.len();
     let mut variables = Vec::with_capacity(count);
-    let mut index = HashMap::with_capacity(count);
     let mut templates = Vec::with_capacity(count);
     let pieces = chunks.iter().filter(|c| c.part == Part::Variable).map(|c| {
         let at = ctx.at(c.range.start);
@@ -149,20 +148,20 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         let (at, raw_variables) = piece?;
         for rv in raw_variables {
             let (variable, template_span) = at.variable(rv, history, &mut service_lists)?;
-            if let Some(&first) = index.get(&variable.name) {
-                let first: &Variable = &variables[first];
-                return Err(ctx.error_at_line(
-                    variable.line,
-                    Some(&variable.name),
-                    format!("defined twice (first at line {})", first.line),
-                    "remove or rename one of the two definitions",
-                ));
-            }
-            index.insert(variable.name.clone(), variables.len());
             variables.push(variable);
             templates.push(template_span);
         }
     }
+    let index = ByName::new(&variables).map_err(|(first, second)| {
+        let (first, second) = (&variables[first], &variables[second]);
+        ctx.error_at_line(
+            second.line,
+            Some(&second.name),
+            format!("defined twice (first at line {})", first.line),
+            "remove or rename one of the two definitions",
+        )
+    })?;
+    let find = |name: &str| index.find(&variables, name);
 
     let mut deps = Vec::with_capacity(variables.len());
     for (variable, span) in variables.iter().zip(&templates) {
@@ -171,7 +170,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
             Kind::Derived(template) => {
                 for reference in template.references() {
                     let at = ctx.in_string(span, template.source(), reference.offset);
-                    let Some(&d) = index.get(reference.name) else {
+                    let Some(d) = find(reference.name) else {
                         return Err(ctx.error(
                             at..at,
                             Some(&variable.name),
@@ -199,7 +198,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
                 }
             }
             Kind::Jwt(token) => {
-                let signer = index.get(&token.secret).map(|&d| (d, &variables[d].kind));
+                let signer = find(&token.secret).map(|d| (d, &variables[d].kind));
                 match signer {
                     Some((d, Kind::Secret(_) | Kind::Input(_))) => ds.push(d),
                     Some((_, other)) => {
@@ -245,7 +244,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     for &i in graph.order() {
         if let Kind::Derived(template) = &variables[i].kind {
             let multiline = template.references().any(|r| {
-                let d = index[r.name];
+                let d = index
+                    .find(&variables, r.name)
+                    .expect("every reference was found above");
                 match (&variables[d].kind, r.public) {
                     (Kind::Keypair(pair), true) => pair.format.is_multiline(),
                     _ => variables[d].multiline,
@@ -273,18 +274,11 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
         host_identity: header.host_identity,
         path: path.to_path_buf(),
         profile: None,
-        by_name: by_name(&variables),
+        by_name: index,
         variables,
         graph,
         profiles,
     })
-}
-
-/// The indices of `variables` in the order of their names (which are unique).
-fn by_name(variables: &[Variable]) -> Box<[usize]> {
-    let mut order: Vec<usize> = (0..variables.len()).collect();
-    order.sort_unstable_by(|&a, &b| variables[a].name.cmp(&variables[b].name));
-    order.into_boxed_slice()
 }
 
 /// Whether `name` can name a profile (it becomes part of the vault's file name).

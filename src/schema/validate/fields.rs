@@ -2,7 +2,7 @@
 //! alphabet, requirements), its rotation table, the rules of fixed values and inputs, tokens,
 //! key pairs, and the schema's profiles. `validate.rs` drives them for each variable.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use regex_lite::Regex;
 use toml::Spanned;
@@ -15,7 +15,7 @@ use crate::keypair::{self, KeyPair};
 use crate::schema::raw::RawVariable;
 use crate::schema::rotation::{Impact, Rotation, Strategy};
 use crate::schema::rules::{Rules, ValueType};
-use crate::schema::{Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Variable};
+use crate::schema::{ByName, Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Variable};
 
 impl Ctx<'_> {
     pub(super) fn history_bound(&self, h: &Spanned<i64>) -> Result<usize> {
@@ -309,7 +309,7 @@ impl Ctx<'_> {
         &self,
         raw: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
         variables: &[Variable],
-        index: &HashMap<String, usize>,
+        index: &ByName,
     ) -> Result<BTreeMap<String, Vec<(usize, String)>>> {
         let mut profiles = BTreeMap::new();
         for (profile, table) in raw {
@@ -323,10 +323,12 @@ impl Ctx<'_> {
             }
             let mut overrides = Vec::new();
             for (name, value) in table.into_inner() {
-                let fixed = index.get(&name).and_then(|&i| match &variables[i].kind {
-                    Kind::Fixed(fixed) => Some((i, fixed)),
-                    _ => None,
-                });
+                let fixed = index
+                    .find(variables, &name)
+                    .and_then(|i| match &variables[i].kind {
+                        Kind::Fixed(fixed) => Some((i, fixed)),
+                        _ => None,
+                    });
                 let Some((i, fixed)) = fixed else {
                     return Err(self.error(
                         value.span(),

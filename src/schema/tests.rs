@@ -264,7 +264,10 @@ fn names_are_unique_valid_and_documented() {
     // whatever the names' order.
     let z = var("name = \"Z\"\nkind = \"fixed\"\ndefault = \"x\"");
     let e = error(&format!("{HEAD}{z}{a}{z}{a}"));
-    assert!(e.contains("variable Z: defined twice (first at line 5)"), "{e}");
+    assert!(
+        e.contains("variable Z: defined twice (first at line 5)"),
+        "{e}"
+    );
 
     let e = error(&format!(
         "{HEAD}{}",

@@ -48,7 +48,13 @@ pub const META: &str = ".envgen";
 pub const DEFAULT_ADDRESS: &str = "https://127.0.0.1:8200";
 
 mod place;
+mod wire;
+
 pub use place::{Place, Scheme, check_address};
+use wire::{
+    Cas, DataAnswer, Envelope, Errors, Login, LookupSelf, Metadata, MetadataRequest, Stored,
+    StoredOut, VersionMeta, WriteAnswer, WriteRequest, entry,
+};
 
 /// How the store authenticates.
 pub enum Credentials {
@@ -117,115 +123,6 @@ struct Answer {
 enum Method {
     Get,
     Post,
-}
-
-// ---- what the API answers (only the fields envgen reads) ----
-
-#[derive(Deserialize)]
-struct Envelope<T> {
-    data: Option<T>,
-}
-
-#[derive(Deserialize)]
-struct Errors {
-    #[serde(default)]
-    errors: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct DataAnswer {
-    data: Option<Stored>,
-    metadata: Option<VersionMeta>,
-}
-
-/// One version's data as envgen writes it.
-#[derive(Deserialize)]
-struct Stored {
-    value: Option<SecretString>,
-    #[serde(default)]
-    hash: Option<SecretString>,
-    #[serde(default)]
-    set: Option<String>,
-    #[serde(default)]
-    how: Option<String>,
-    #[serde(default)]
-    by: Option<String>,
-    #[serde(default)]
-    nonconforming: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct VersionMeta {
-    #[serde(default)]
-    created_time: String,
-    #[serde(default)]
-    version: u64,
-    #[serde(default)]
-    custom_metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    deletion_time: String,
-    #[serde(default)]
-    destroyed: bool,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    current_version: u64,
-    #[serde(default)]
-    versions: BTreeMap<String, VersionMeta>,
-}
-
-#[derive(Deserialize)]
-struct WriteAnswer {
-    version: u64,
-}
-
-#[derive(Deserialize)]
-struct LookupSelf {
-    #[serde(default)]
-    display_name: String,
-}
-
-#[derive(Deserialize)]
-struct Login {
-    auth: Option<Auth>,
-}
-
-#[derive(Deserialize)]
-struct Auth {
-    client_token: SecretString,
-}
-
-// ---- what envgen writes ----
-
-#[derive(Serialize)]
-struct WriteRequest<'a> {
-    options: Cas,
-    data: StoredOut<'a>,
-}
-
-#[derive(Serialize)]
-struct Cas {
-    cas: u64,
-}
-
-#[derive(Serialize)]
-struct StoredOut<'a> {
-    value: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hash: Option<&'a str>,
-    set: Stamp,
-    how: &'a str,
-    by: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonconforming: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct MetadataRequest<'a> {
-    max_versions: usize,
-    custom_metadata: BTreeMap<&'static str, &'a str>,
 }
 
 /// One value to write as a new version.
@@ -904,42 +801,6 @@ impl Store {
     }
 }
 
-/// An entry from one version's data; dates and provenance as envgen wrote them, else the
-/// server's. `None` for a version with no date at all (no server writes one).
-fn entry(stored: Stored, meta: &VersionMeta) -> Option<Entry> {
-    let custom = meta.custom_metadata.as_ref();
-    let set = stored
-        .set
-        .and_then(|s| s.parse().ok())
-        .or_else(|| server_time(&meta.created_time))?;
-    let created = custom
-        .and_then(|c| c.get("created"))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(set);
-    Some(Entry {
-        value: stored.value.unwrap_or_default(),
-        hash: stored.hash,
-        created,
-        rotated: set,
-        set_by: Provenance {
-            how: stored
-                .how
-                .map_or_else(|| "write".into(), |s| clean(&s).into()),
-            by: stored.by.map_or_else(|| "-".into(), |s| clean(&s).into()),
-        },
-        nonconforming: stored.nonconforming.as_deref() == Some("true"),
-        history: Vec::new(),
-    })
-}
-
-/// The server's RFC 3339 time (with nanoseconds), to the second as envgen keeps dates.
-fn server_time(created_time: &str) -> Option<Stamp> {
-    humantime::parse_rfc3339_weak(created_time)
-        .or_else(|_| humantime::parse_rfc3339(created_time))
-        .ok()
-        .map(Stamp::from_system)
-}
-
 /// The answer for a version of `name` that carries no date.
 fn undated(store: &Store, name: &str) -> BaoError {
     store.malformed(&store.place.data(name), "a version with no creation time")
@@ -1006,22 +867,5 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{store:?}").contains("TOKEN-CANARY"));
-    }
-
-    #[test]
-    fn server_times_are_cut_to_seconds() {
-        assert_eq!(
-            server_time("2026-11-26T15:05:09.123456789Z").map(|t| t.to_string()),
-            Some("2026-11-26T15:05:09Z".into())
-        );
-        assert_eq!(server_time("garbage"), None);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn answers_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let _ = serde_json::from_slice::<Envelope<DataAnswer>>(&bytes);
-            let _ = serde_json::from_slice::<Envelope<Metadata>>(&bytes);
-        }
     }
 }

@@ -67,7 +67,12 @@ impl Context {
             .schema
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SCHEMA));
-        let mut schema = Schema::load(&schema_path)?;
+        // Reading values needs no rotation texts (they are validated all the same).
+        let detail = match cli.command {
+            Command::Render(_) | Command::Exec(_) | Command::Get(_) => Detail::Values,
+            _ => Detail::Full,
+        };
+        let mut schema = Schema::load_for(&schema_path, detail)?;
         if let Some(profile) = cli.global.profile.as_ref().or(env.profile.as_ref()) {
             schema.select_profile(profile)?;
         }

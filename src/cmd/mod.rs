@@ -44,7 +44,7 @@ use secrecy::SecretString;
 use crate::cli::{Cli, Command, Selection};
 use crate::error::{Error, Result};
 use crate::schema::rotation::Impact;
-use crate::schema::{Kind, Schema, Variable};
+use crate::schema::{Detail, Kind, Schema, Variable};
 use crate::storage::Backend;
 use crate::vault::keys::{
     self, Identities, IdentityPath, Origin, generate_identity_file, parse_recipient,

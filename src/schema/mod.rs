@@ -209,19 +209,36 @@ impl Kind {
     }
 }
 
+/// How much of a schema a command keeps once all of it is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything.
+    Full,
+    /// What reading values needs (`render`, `exec`, `get`): each variable's rotation texts
+    /// (`breaks`, `steps`), which only a change or its refusal shows, are validated and then
+    /// dropped (1.3 MB at 10,000 variables). Their rotation impact, history and `max_age`
+    /// are kept.
+    Values,
+}
+
 impl Schema {
     /// Reads and validates the schema at `path`.
     pub fn load(path: &Path) -> Result<Schema> {
+        Schema::load_for(path, Detail::Full)
+    }
+
+    /// Reads and validates the schema at `path`, keeping `detail`.
+    pub fn load_for(path: &Path, detail: Detail) -> Result<Schema> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::SchemaRead {
             path: path.to_path_buf(),
             source,
         })?;
-        Schema::parse(&text, path)
+        validate::parse(&text, path, detail)
     }
 
     /// Validates schema text; `path` is used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Schema> {
-        validate::parse(text, path)
+        validate::parse(text, path, Detail::Full)
     }
 
     /// The variables, in schema order.

@@ -72,6 +72,13 @@ pub struct Rotation {
 }
 
 impl Rotation {
+    /// Drops the texts only a change or its refusal shows (`breaks`, `steps`), once
+    /// validated: see [`super::Detail::Values`].
+    pub fn forget_texts(&mut self) {
+        self.breaks = None;
+        self.steps = Vec::new();
+    }
+
     /// A free rotation with no due date, keeping `history` previous values.
     pub fn free(history: usize) -> Self {
         Rotation {

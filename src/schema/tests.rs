@@ -483,6 +483,34 @@ fn rotation_tables_are_validated() {
 }
 
 #[test]
+fn reading_values_validates_rotation_texts_but_does_not_keep_them() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/alecia.toml"));
+    let full = Schema::load(path).unwrap();
+    let values = Schema::load_for(path, Detail::Values).unwrap();
+    assert!(
+        full.variables()
+            .iter()
+            .any(|v| !v.rotation.steps.is_empty())
+    );
+    for (f, v) in full.variables().iter().zip(values.variables()) {
+        assert_eq!(f.name, v.name);
+        assert!(v.rotation.steps.is_empty() && v.rotation.breaks.is_none());
+        assert_eq!(f.rotation.impact, v.rotation.impact);
+        assert_eq!(f.rotation.history, v.rotation.history);
+        assert_eq!(f.rotation.max_age, v.rotation.max_age);
+    }
+    // A rotation text that is wrong is refused all the same.
+    let text = format!(
+        "{HEAD}{}\n[variable.rotation]\nimpact = \"op\"\n",
+        var("name = \"S\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 32")
+    );
+    let e = validate::parse(&text, Path::new("s.toml"), Detail::Values)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs `breaks`"), "{e}");
+}
+
+#[test]
 fn the_bundled_schema_guards_what_the_reference_marks_data_or_op() {
     let schema = Schema::load(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),

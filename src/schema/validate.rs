@@ -15,7 +15,7 @@ use super::chunks::{self, Part};
 use super::graph::Graph;
 use super::raw::{RawHeader, RawSchema, RawVariable};
 use super::template::{Template, is_variable_name};
-use super::{ByName, DEFAULT_HISTORY, Fixed, Input, Kind, Schema, Variable};
+use super::{ByName, DEFAULT_HISTORY, Detail, Fixed, Input, Kind, Schema, Variable};
 use crate::error::{Error, Result};
 use crate::hash::Argon2Params;
 
@@ -77,7 +77,7 @@ const KINDS: [(&str, &[&str]); 7] = [
 /// The text is parsed one `[[variable]]` at a time (see [`super::chunks`]), each piece
 /// validated as soon as it is read, so memory does not grow with the parser's intermediate
 /// tables of the whole file.
-pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
+pub(super) fn parse(text: &str, path: &Path, detail: Detail) -> Result<Schema> {
     let cursor = Cell::new((0, 1));
     let ctx = Ctx {
         text,
@@ -146,7 +146,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Schema> {
     for piece in inline.chain(pieces) {
         let (at, raw_variables) = piece?;
         for rv in raw_variables {
-            let (variable, template_span) = at.variable(rv, history, &mut service_lists)?;
+            let (mut variable, template_span) = at.variable(rv, history, &mut service_lists)?;
+            if detail == Detail::Values {
+                variable.rotation.forget_texts();
+            }
             variables.push(variable);
             templates.push(template_span);
         }

@@ -241,11 +241,11 @@ impl Entry {
             Encoding::Base64 => GenEncoding::Base64 { bytes: bytes()? },
             Encoding::Base64url => GenEncoding::Base64Url { bytes: bytes()? },
             Encoding::Alnum => GenEncoding::Chars {
-                alphabet: Alphabet::alnum(),
+                alphabet: Box::new(Alphabet::alnum()),
                 chars: chars()?,
             },
             Encoding::Alphabet => GenEncoding::Chars {
-                alphabet: Alphabet::custom(self.alphabet.as_deref()?).ok()?,
+                alphabet: Box::new(Alphabet::custom(self.alphabet.as_deref()?).ok()?),
                 chars: chars()?,
             },
             Encoding::Uuid => return None,

@@ -148,8 +148,9 @@ pub enum Kind {
 pub struct Fixed {
     /// The value used unless `init --set` (or the profile) gives another.
     pub default: String,
-    /// What a value must satisfy.
-    pub rules: Rules,
+    /// What a value must satisfy (boxed, like [`Input`]'s: 120 bytes inline made every
+    /// variable's kind larger, whatever its kind).
+    pub rules: Box<Rules>,
 }
 
 impl Fixed {
@@ -163,7 +164,7 @@ impl Fixed {
 #[derive(Debug)]
 pub struct Input {
     /// What a value must satisfy.
-    pub rules: Rules,
+    pub rules: Box<Rules>,
     /// A credential (the default): never accepted from argv, only from stdin or a prompt.
     pub secret: bool,
 }

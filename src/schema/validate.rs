@@ -514,7 +514,7 @@ impl<'a> Ctx<'a> {
                 };
                 let fixed = Fixed {
                     default: default.get_ref().clone(),
-                    rules: self.rules(&rv, var)?,
+                    rules: Box::new(self.rules(&rv, var)?),
                 };
                 fixed.check(&fixed.default).map_err(|reason| {
                     self.error(
@@ -539,7 +539,7 @@ impl<'a> Ctx<'a> {
                     })?,
                 };
                 Kind::Input(Input {
-                    rules: self.rules(&rv, var)?,
+                    rules: Box::new(self.rules(&rv, var)?),
                     secret,
                 })
             }

@@ -433,7 +433,7 @@ impl Ctx<'_> {
                 Encoding::Uuid
             }
             "alnum" => Encoding::Chars {
-                alphabet: Alphabet::alnum(),
+                alphabet: Box::new(Alphabet::alnum()),
                 chars: length(&rv.chars, "chars", "characters")?,
             },
             "alphabet" => {
@@ -454,7 +454,7 @@ impl Ctx<'_> {
                     )
                 })?;
                 Encoding::Chars {
-                    alphabet,
+                    alphabet: Box::new(alphabet),
                     chars: length(&rv.chars, "chars", "characters")?,
                 }
             }
@@ -472,6 +472,7 @@ impl Ctx<'_> {
             (Some(exclude), Encoding::Chars { alphabet, chars }) => Encoding::Chars {
                 alphabet: alphabet
                     .without(exclude.get_ref())
+                    .map(Box::new)
                     .map_err(|e| self.error(exclude.span(), var, e, "exclude fewer characters"))?,
                 chars,
             },

@@ -6,9 +6,42 @@
 /// Dependencies between variables, by index into the schema's variable list.
 #[derive(Clone, Debug)]
 pub struct Graph {
-    deps: Vec<Vec<usize>>,
-    users: Vec<Vec<usize>>,
-    order: Vec<usize>,
+    deps: Edges,
+    users: Edges,
+    order: Box<[usize]>,
+}
+
+/// Each node's edges in one flat list (compressed rows): two allocations for the whole
+/// graph, where a list per node cost 24 bytes a variable even for the many that read none.
+#[derive(Clone, Debug)]
+struct Edges {
+    /// Node `v`'s edges are `to[start[v]..start[v + 1]]`.
+    start: Box<[usize]>,
+    to: Box<[usize]>,
+}
+
+impl Edges {
+    fn new(lists: &[Vec<usize>]) -> Edges {
+        let mut start = Vec::with_capacity(lists.len() + 1);
+        let mut to = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        start.push(0);
+        for list in lists {
+            to.extend_from_slice(list);
+            start.push(to.len());
+        }
+        Edges {
+            start: start.into_boxed_slice(),
+            to: to.into_boxed_slice(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn of(&self, node: usize) -> &[usize] {
+        &self.to[self.start[node]..self.start[node + 1]]
+    }
 }
 
 impl Graph {
@@ -63,7 +96,11 @@ impl Graph {
                 }
             }
         }
-        Ok(Graph { deps, users, order })
+        Ok(Graph {
+            deps: Edges::new(&deps),
+            users: Edges::new(&users),
+            order: order.into_boxed_slice(),
+        })
     }
 
     /// Every variable, each after all the variables it reads.
@@ -90,7 +127,7 @@ impl Graph {
 
 /// The roots and every node they read, directly or not, as a mask: one traversal, however
 /// many roots (a traversal per root was quadratic: half of a 10,000-variable render).
-pub(super) fn closure(edges: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
+fn closure(edges: &Edges, roots: &[usize]) -> Vec<bool> {
     let mut seen = vec![false; edges.len()];
     let mut stack = Vec::new();
     for &root in roots {
@@ -99,7 +136,7 @@ pub(super) fn closure(edges: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
         }
     }
     while let Some(v) = stack.pop() {
-        for &w in &edges[v] {
+        for &w in edges.of(v) {
             if !std::mem::replace(&mut seen[w], true) {
                 stack.push(w);
             }
@@ -108,7 +145,7 @@ pub(super) fn closure(edges: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
     seen
 }
 
-fn reach(edges: &[Vec<usize>], roots: &[usize]) -> Vec<usize> {
+fn reach(edges: &Edges, roots: &[usize]) -> Vec<usize> {
     let mut is_root = vec![false; edges.len()];
     for &r in roots {
         is_root[r] = true;
@@ -116,7 +153,7 @@ fn reach(edges: &[Vec<usize>], roots: &[usize]) -> Vec<usize> {
     let mut seen = vec![false; edges.len()];
     let mut stack: Vec<usize> = roots.to_vec();
     while let Some(v) = stack.pop() {
-        for &w in &edges[v] {
+        for &w in edges.of(v) {
             if !seen[w] {
                 seen[w] = true;
                 stack.push(w);

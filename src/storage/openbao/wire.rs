@@ -136,12 +136,10 @@ pub(super) fn entry(stored: Stored, meta: &VersionMeta) -> Option<Entry> {
         hash: stored.hash,
         created,
         rotated: set,
-        set_by: Provenance {
-            how: stored
-                .how
-                .map_or_else(|| "write".into(), |s| clean(&s).into()),
-            by: stored.by.map_or_else(|| "-".into(), |s| clean(&s).into()),
-        },
+        set_by: Provenance::new(
+            &stored.how.map_or_else(|| "write".into(), |s| clean(&s)),
+            &stored.by.map_or_else(|| "-".into(), |s| clean(&s)),
+        ),
         nonconforming: stored.nonconforming.as_deref() == Some("true"),
         history: Vec::new(),
     })

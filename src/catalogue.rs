@@ -253,7 +253,7 @@ impl Entry {
         let mut generator = Generator::single(encoding);
         if let Some(count) = self.count {
             generator.count = count as usize;
-            generator.separator = self.separator.clone().unwrap_or_default();
+            generator.separator = self.separator.as_deref().unwrap_or_default().into();
         }
         Some(generator)
     }

@@ -316,9 +316,9 @@ pub struct Generator {
     /// Number of items (1 for a plain secret).
     pub count: usize,
     /// What joins the items when `count > 1`.
-    pub separator: String,
+    pub separator: Box<str>,
     /// Character classes every item must contain.
-    pub require: Vec<CharClass>,
+    pub require: Box<[CharClass]>,
 }
 
 impl Generator {
@@ -327,8 +327,8 @@ impl Generator {
         Generator {
             encoding,
             count: 1,
-            separator: String::new(),
-            require: Vec::new(),
+            separator: "".into(),
+            require: Box::default(),
         }
     }
 
@@ -354,7 +354,7 @@ impl Generator {
     /// saying how it differs without quoting it.
     pub fn check(&self, value: &str) -> Result<(), String> {
         let items: Vec<&str> = if self.count > 1 {
-            value.split(self.separator.as_str()).collect()
+            value.split(&*self.separator).collect()
         } else {
             vec![value]
         };
@@ -462,7 +462,7 @@ mod tests {
         fn every_encoding_yields_its_declared_length_and_alphabet(
             encoding in encodings(), count in 1usize..5, seed: u64,
         ) {
-            let generator = Generator { encoding: encoding.clone(), count, separator: ",".into(), require: vec![] };
+            let generator = Generator { encoding: encoding.clone(), count, separator: ",".into(), require: Box::default() };
             let value = generator.generate(&mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
             let value = value.expose_secret();
             prop_assert_eq!(value.len(), generator.value_len());
@@ -490,7 +490,7 @@ mod tests {
                 encoding: Encoding::Chars { alphabet: Box::new(Alphabet::alnum()), chars },
                 count: 3,
                 separator: ":".into(),
-                require: vec![CharClass::Digit, CharClass::Upper, CharClass::Lower],
+                require: Box::new([CharClass::Digit, CharClass::Upper, CharClass::Lower]),
             };
             let value = generator.generate(&mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
             for item in value.expose_secret().split(':') {
@@ -651,7 +651,7 @@ mod tests {
         let rng = &mut ChaCha20Rng::seed_from_u64(seed);
         let one = Generator {
             count: 1,
-            separator: String::new(),
+            separator: "".into(),
             ..generator.clone()
         };
         let mut counts = vec![0u64; symbols.len()];
@@ -746,7 +746,7 @@ mod tests {
             encoding: Encoding::Base64 { bytes: 16 },
             count: 4,
             separator: ",".into(),
-            require: vec![],
+            require: Box::default(),
         };
         let value = keys.generate(&mut rand::rngs::OsRng).unwrap();
         assert!(keys.check(value.expose_secret()).is_ok());
@@ -771,8 +771,8 @@ mod tests {
         let generator = Generator {
             encoding: Encoding::Hex { bytes: 1 },
             count: 1,
-            separator: String::new(),
-            require: vec![CharClass::Upper],
+            separator: "".into(),
+            require: Box::new([CharClass::Upper]),
         };
         assert!(generator.generate(&mut rand::rngs::OsRng).is_err());
     }

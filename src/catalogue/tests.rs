@@ -195,7 +195,7 @@ fn every_generator_is_valid_for_the_schema_and_meets_its_own_rules() {
                 let exclude = e.exclude.as_deref().unwrap_or_default();
                 // a list's exclusions apply to its items (Strapi's keys hold no `,`)
                 let items: Vec<&str> = if generator.count > 1 {
-                    value.split(generator.separator.as_str()).collect()
+                    value.split(&*generator.separator).collect()
                 } else {
                     vec![value.as_str()]
                 };

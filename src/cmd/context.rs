@@ -492,7 +492,7 @@ impl Context {
                 (
                     v.name.clone(),
                     v.rotation.impact,
-                    v.rotation.breaks.clone().unwrap_or_default(),
+                    v.rotation.breaks.as_deref().unwrap_or_default().to_string(),
                 )
             })
             .collect();

@@ -167,7 +167,7 @@ fn prepend_item(var: &Variable, current: &SecretString) -> Result<SecretString> 
     value.push_str(item.expose_secret());
     for old in current
         .expose_secret()
-        .split(generator.separator.as_str())
+        .split(&*generator.separator)
         .take(generator.count - 1)
     {
         value.push_str(&generator.separator);

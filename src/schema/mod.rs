@@ -113,7 +113,7 @@ pub struct Variable {
     /// that inserts one): only such values may hold a newline.
     pub multiline: bool,
     /// Where its format comes from (`catalogue:plausible`, `guess`), when the schema says.
-    pub source: Option<String>,
+    pub source: Option<Box<str>>,
     /// `Some(false)`: the format is a guess that nobody checked against the service's
     /// documentation (`schema from-compose` writes it for variables the catalogue lacks).
     pub verified: Option<bool>,

@@ -60,7 +60,7 @@ pub struct Rotation {
     /// What a rotation disturbs.
     pub impact: Impact,
     /// What breaks when it is rotated (required for guarded impacts).
-    pub breaks: Option<String>,
+    pub breaks: Option<Box<str>>,
     /// What to do after rotating, in order.
     pub steps: Vec<String>,
     /// How the new value replaces the old one.

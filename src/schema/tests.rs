@@ -71,7 +71,7 @@ fn the_bundled_schema_has_the_28_variables_of_the_reference() {
         Encoding::Hex { bytes: 64 }
     );
     let app_keys = generator("STRAPI_APP_KEYS");
-    assert_eq!((app_keys.count, app_keys.separator.as_str()), (4, ","));
+    assert_eq!((app_keys.count, &*app_keys.separator), (4, ","));
     assert_eq!(app_keys.encoding, Encoding::Base64 { bytes: 16 });
     let redis = schema.position("REDIS_PASSWORD").unwrap();
     assert_eq!(

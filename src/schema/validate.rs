@@ -588,7 +588,7 @@ impl<'a> Ctx<'a> {
                     "say where the format comes from (`catalogue:ID`, a URL), or drop it",
                 ));
             }
-            s => s.as_ref().map(|s| s.get_ref().trim().to_string()),
+            s => s.as_ref().map(|s| Box::from(s.get_ref().trim())),
         };
         let services = match service_lists.get(&services[..]) {
             Some(shared) => Arc::clone(shared),

@@ -61,7 +61,7 @@ impl Ctx<'_> {
             .as_deref()
             .map(str::trim)
             .filter(|b| !b.is_empty())
-            .map(String::from);
+            .map(Box::from);
         if rotation.impact.is_guarded() && rotation.breaks.is_none() {
             return Err(self.error(
                 raw.span(),
@@ -574,8 +574,8 @@ impl Ctx<'_> {
         Ok(Generator {
             encoding: enc,
             count,
-            separator,
-            require,
+            separator: separator.into(),
+            require: require.into(),
         })
     }
 }

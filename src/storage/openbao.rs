@@ -537,8 +537,9 @@ impl Store {
             };
             let mut entry = entry(stored, &meta).ok_or_else(|| undated(self, &var.name))?;
             if history.contains(&i) {
-                entry.history =
-                    self.previous(&var.name, version, entry.rotated, var.rotation.history)?;
+                entry.history = self
+                    .previous(&var.name, version, entry.rotated, var.rotation.history)?
+                    .into();
             }
             seen.insert(
                 var.name.clone(),

@@ -29,9 +29,10 @@ pub struct Entry {
     /// `list` and `check` until it is rotated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nonconforming: bool,
-    /// Previous values, newest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<Version>,
+    /// Previous values, newest first (a boxed slice: an entry changes its history only when
+    /// it is rotated, and the 8 bytes of a capacity count in every entry of the vault).
+    #[serde(default, skip_serializing_if = "<[Version]>::is_empty")]
+    pub history: Box<[Version]>,
 }
 
 /// A previous value of a variable.
@@ -80,7 +81,7 @@ impl Entry {
             rotated: now,
             set_by,
             nonconforming: false,
-            history: Vec::new(),
+            history: Box::default(),
         }
     }
 
@@ -102,14 +103,18 @@ impl Entry {
             set_by: std::mem::replace(&mut self.set_by, set_by),
             nonconforming: std::mem::take(&mut self.nonconforming),
         };
-        self.history.insert(0, previous);
-        self.history.truncate(keep);
+        let mut history = std::mem::take(&mut self.history).into_vec();
+        history.insert(0, previous);
+        history.truncate(keep);
+        self.history = history.into_boxed_slice();
     }
 
     /// Makes previous version `index` (0 = newest) current again; the current value becomes
     /// the newest previous version.
     pub fn restore(&mut self, index: usize, set_by: Provenance, keep: usize) {
-        let version = self.history.remove(index);
+        let mut history = std::mem::take(&mut self.history).into_vec();
+        let version = history.remove(index);
+        self.history = history.into_boxed_slice();
         self.replace(version.value, version.hash, set_by, keep);
         self.nonconforming = version.nonconforming;
     }

@@ -131,7 +131,7 @@ fn with_both_histories(chosen: &Entry, other: Option<&Entry>) -> Entry {
         }
     }
     kept.truncate(keep.max(entry.history.len()));
-    entry.history = kept;
+    entry.history = kept.into_boxed_slice();
     entry
 }
 

@@ -141,7 +141,7 @@ pub(super) fn entry(stored: Stored, meta: &VersionMeta) -> Option<Entry> {
             &stored.by.map_or_else(|| "-".into(), |s| clean(&s)),
         ),
         nonconforming: stored.nonconforming.as_deref() == Some("true"),
-        history: Vec::new(),
+        history: Box::default(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Bundles the service catalogue: writes `catalogue.rs` into OUT_DIR, a list of every
-//! `catalogue/*.toml` as `(id, include_str!(...))`, sorted by file name.
+//! `catalogue/*.toml` as `(id, include_str!(...))`, sorted by file name. On glibc targets it
+//! also links GCC's unwinder statically (see [`static_unwinder`]).
 //!
 //! A generated list rather than a hand-kept one: a catalogue file is data, and adding one must
 //! not need a code change that could be forgotten (a forgotten line would silently leave a
@@ -7,8 +8,10 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
 fn main() {
+    static_unwinder();
     // Read at run time, not baked in with env!(): the compiled script is reused when the same
     // sources are built from another directory with a shared target dir (as .ci/run does).
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -37,4 +40,49 @@ fn main() {
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("catalogue.rs");
     fs::write(out, code).expect("write OUT_DIR/catalogue.rs");
+}
+
+/// Links GCC's unwinder (`libgcc_eh.a`) into the binary instead of loading `libgcc_s.so.1`.
+///
+/// Rust's standard library asks the linker for `-lgcc_s` on glibc targets (unless the whole
+/// C library is linked statically, which breaks the password-database lookup of the home
+/// directory). Loading that library costs every run an open, five mappings, relocations and
+/// symbol lookups, and its constructor asks the CPU for its features with 12 `cpuid`
+/// instructions, each a trap to the hypervisor in a virtual machine (about 4 us here): about
+/// a twentieth of a `render`. The linker takes the first `libgcc_s` it finds on its search
+/// path, so a directory holding `libgcc_s.a`, a copy of the compiler's `libgcc_eh.a` (the
+/// same unwinder, built for static linking), put ahead of the system's, makes the binary
+/// carry its unwinder. Panics still unwind (dropping, and so wiping, what they pass through).
+/// When the compiler has no `libgcc_eh.a`, or the build is a cross build, nothing changes.
+fn static_unwinder() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    println!("cargo::rerun-if-env-changed=CC");
+    // The host's compiler knows only its own target's archive.
+    if var("HOST") != var("TARGET")
+        || var("CARGO_CFG_TARGET_OS") != "linux"
+        || var("CARGO_CFG_TARGET_ENV") != "gnu"
+        || var("CARGO_CFG_TARGET_FEATURE")
+            .split(',')
+            .any(|f| f == "crt-static")
+    {
+        return;
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let Ok(out) = Command::new(cc)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+    else {
+        return;
+    };
+    let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let archive = Path::new(&found);
+    // Without the archive the compiler prints the bare name back.
+    if !out.status.success() || !archive.is_absolute() || !archive.is_file() {
+        return;
+    }
+    let dir = Path::new(&var("OUT_DIR")).join("static-unwinder");
+    fs::create_dir_all(&dir).expect("create OUT_DIR/static-unwinder");
+    fs::copy(archive, dir.join("libgcc_s.a")).expect("copy libgcc_eh.a");
+    println!("cargo::rerun-if-changed={}", archive.display());
+    println!("cargo::rustc-link-search=native={}", dir.display());
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::chunks::{self, Part};
+use super::chunks::{self, Chunk, Part};
 use super::graph::Graph;
 use super::raw::{RawHeader, RawSchema, RawVariable};
 use super::template::{Template, is_variable_name};
@@ -76,8 +76,19 @@ const KINDS: [(&str, &[&str]); 7] = [
 ///
 /// The text is parsed one `[[variable]]` at a time (see [`super::chunks`]), each piece
 /// validated as soon as it is read, so memory does not grow with the parser's intermediate
-/// tables of the whole file.
+/// tables of the whole file. The pieces come from a scan of line starts; on any error the
+/// text is split again by the TOML lexer and parsed again, and that result stands (see
+/// [`chunks::split_lines`]).
 pub(super) fn parse(text: &str, path: &Path, detail: Detail) -> Result<Schema> {
+    if let Some(chunks) = chunks::split_lines(text)
+        && let Ok(schema) = parse_chunks(text, path, detail, chunks)
+    {
+        return Ok(schema);
+    }
+    parse_chunks(text, path, detail, chunks::split(text))
+}
+
+fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> Result<Schema> {
     let cursor = Cell::new((0, 1));
     let ctx = Ctx {
         text,
@@ -85,7 +96,6 @@ pub(super) fn parse(text: &str, path: &Path, detail: Detail) -> Result<Schema> {
         cursor: &cursor,
         base: 0,
     };
-    let chunks = chunks::split(text);
     // The tables other than variables first: `[schema]` sets what variables need (history).
     let mut header: Option<(Ctx, RawHeader)> = None;
     let mut inline = Vec::new();

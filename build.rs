@@ -1,6 +1,7 @@
 //! Bundles the service catalogue: writes `catalogue.rs` into OUT_DIR, a list of every
 //! `catalogue/*.toml` as `(id, include_str!(...))`, sorted by file name. On glibc targets it
-//! also links GCC's unwinder statically (see [`static_unwinder`]).
+//! also links GCC's unwinder statically (see [`static_unwinder`]) and orders the functions
+//! of release builds for start-up (see [`hot_functions_first`]).
 //!
 //! A generated list rather than a hand-kept one: a catalogue file is data, and adding one must
 //! not need a code change that could be forgotten (a forgotten line would silently leave a
@@ -12,6 +13,7 @@ use std::process::Command;
 
 fn main() {
     static_unwinder();
+    hot_functions_first();
     // Read at run time, not baked in with env!(): the compiled script is reused when the same
     // sources are built from another directory with a shared target dir (as .ci/run does).
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -85,4 +87,48 @@ fn static_unwinder() {
     fs::copy(archive, dir.join("libgcc_s.a")).expect("copy libgcc_eh.a");
     println!("cargo::rerun-if-changed={}", archive.display());
     println!("cargo::rustc-link-search=native={}", dir.display());
+}
+
+/// Places the functions the everyday commands run (`link/hot-functions.txt`, written by
+/// `scripts/hot-functions`) together at the start of the code, through rust-lld's
+/// `--symbol-ordering-file`. Scattered over 6 MB of code they cost a `render` about 25 page
+/// faults more, a tenth of its time. Only release builds of the binary, on x86_64 Linux
+/// with rustc 1.90 or later and its default linker (rust-lld); a name the binary lacks is
+/// skipped by the linker, so a stale list only orders less.
+fn hot_functions_first() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let manifest = var("CARGO_MANIFEST_DIR");
+    let list = Path::new(&manifest).join("link").join("hot-functions.txt");
+    println!("cargo::rerun-if-changed={}", list.display());
+    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let default_linker = var("RUSTC_LINKER").is_empty()
+        && !["linker", "link-self-contained", "fuse-ld"]
+            .iter()
+            .any(|f| flags.contains(f));
+    if var("PROFILE") != "release"
+        || var("TARGET") != "x86_64-unknown-linux-gnu"
+        || var("HOST") != var("TARGET")
+        || !default_linker
+        || rustc_minor().is_none_or(|minor| minor < 90)
+        || !list.is_file()
+    {
+        return;
+    }
+    println!(
+        "cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        list.display()
+    );
+    println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+}
+
+/// The minor version of the compiler building the crate (`rustc 1.95.0 (...)` gives 95).
+fn rustc_minor() -> Option<u32> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc).arg("--version").output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let version = text.split_whitespace().nth(1)?;
+    let mut parts = version.split('.');
+    (parts.next()? == "1").then_some(())?;
+    parts.next()?.parse().ok()
 }

@@ -415,12 +415,7 @@ impl<'a> Ctx<'a> {
             (at, line) if at <= offset => (at, line),
             _ => (0, 1),
         };
-        // A plain count, which the compiler vectorizes: memchr's would first query the CPU's
-        // features, and each `cpuid` costs microseconds in a virtual machine.
-        let newlines = self.text.as_bytes()[from..offset]
-            .iter()
-            .filter(|&&b| b == b'\n');
-        let line = line + newlines.count();
+        let line = line + chunks::newlines().count(&self.text.as_bytes()[from..offset]);
         self.cursor.set((offset, line));
         line
     }

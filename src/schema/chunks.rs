@@ -50,8 +50,10 @@ enum Header {
 }
 
 /// Splits schema text at its `[[variable]]` lines by a scan of line starts, without lexing;
-/// `None` when a line after the first variable starts like any other table header (the
-/// caller then uses [`split`]).
+/// `None` when a line starts like a header this scan does not follow (the caller then uses
+/// [`split`]): before the first variable, any header but a plain one naming another table
+/// (`[schema]`, `[profile.x]`); after it, any header but `[variable.x]` or `[[variable.x]]`;
+/// and a text that starts with a byte order mark.
 ///
 /// A `[[variable]]` line inside a multi-line string, array or inline table is not a header,
 /// but this scan splits there: the piece before it then ends inside that string, array or
@@ -59,6 +61,9 @@ enum Header {
 /// with [`split`] and parse again, so what is accepted, and every error, is what [`split`]
 /// gives; this only saves lexing the text twice when the schema is right.
 pub(super) fn split_lines(text: &str) -> Option<Vec<Chunk>> {
+    if text.starts_with('\u{feff}') {
+        return None;
+    }
     let mut chunks = vec![Chunk {
         range: 0..text.len(),
         part: Part::Other,
@@ -84,9 +89,14 @@ pub(super) fn split_lines(text: &str) -> Option<Vec<Chunk>> {
                 range: start..text.len(),
                 part: Part::Variable,
             });
-        } else if chunks.len() > 1
-            && !header.starts_with("[variable.")
-            && !header.starts_with("[[variable.")
+        } else if chunks.len() > 1 {
+            if !header.starts_with("[variable.") && !header.starts_with("[[variable.") {
+                return None;
+            }
+        } else if header.starts_with("[[")
+            || header.starts_with("[\"")
+            || header.starts_with("['")
+            || header.contains("variable")
         {
             return None;
         }
@@ -298,6 +308,24 @@ mod tests {
     }
 
     #[test]
+    fn the_line_scan_gives_up_on_variable_headers_it_does_not_read_before_the_first_cut() {
+        for head in [
+            "[[variable]] # c\n",
+            "[[ variable ]]\n",
+            "[[\"variable\"]]\n",
+            "['variable']\n",
+            "[variable.rotation]\n",
+            "[[other]]\n",
+            "\u{feff}[[variable]]\n",
+        ] {
+            let text = format!("{head}name = \"A\"\n[[variable]]\nname = \"B\"\n");
+            assert_eq!(split_lines(&text), None, "{head:?}");
+        }
+        let plain = "[schema]\nname = \"s\"\n[profile.p]\nA = \"1\"\n[[variable]]\nname = \"A\"\n";
+        assert_eq!(split_lines(plain).map(|c| c.len()), Some(2));
+    }
+
+    #[test]
     fn a_header_line_inside_a_string_or_array_leaves_a_piece_toml_refuses() {
         for inside in [
             "d = \"\"\"\n[[variable]]\n\"\"\"\n",
@@ -319,8 +347,17 @@ mod tests {
         fn a_line_scan_whose_pieces_parse_agrees_with_the_lexer(
             lines in proptest::collection::vec(proptest::prop_oneof![
                 proptest::strategy::Just("[[variable]]".to_string()),
+                proptest::strategy::Just("[[variable]] # c".to_string()),
+                proptest::strategy::Just("  [[ variable ]]".to_string()),
+                proptest::strategy::Just("[[\"variable\"]]".to_string()),
+                proptest::strategy::Just("\u{feff}[[variable]]".to_string()),
                 proptest::strategy::Just("[variable.rotation]".to_string()),
+                proptest::strategy::Just("[[variable.x]]".to_string()),
                 proptest::strategy::Just("[schema]".to_string()),
+                proptest::strategy::Just("[profile.p]".to_string()),
+                proptest::strategy::Just("variable = [{ name = \"X\" }]".to_string()),
+                proptest::strategy::Just("d = {".to_string()),
+                proptest::strategy::Just("}".to_string()),
                 proptest::strategy::Just("d = \"\"\"".to_string()),
                 proptest::strategy::Just("\"\"\"".to_string()),
                 proptest::strategy::Just("d = [".to_string()),

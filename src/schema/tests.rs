@@ -437,6 +437,38 @@ fn toml_syntax_errors_have_a_position() {
     assert!(e.starts_with("s.toml:1:"), "{e}");
 }
 
+/// The cases a review found where the scan of `[[variable]]` lines and the lexer's split of
+/// a schema disagreed: each now reads as the lexer's split reads it.
+#[test]
+fn variable_headers_in_any_spelling_read_as_the_lexer_split_reads_them() {
+    let secret = "kind = \"secret\"\nencoding = \"hex\"\nbytes = 8\ndescription = \"d\"\nservices = [\"s\"]\n";
+    // A comment after the first header, then a sub-table after another table: the split
+    // refuses it (as it always did for large schemas), with or without the comment.
+    for header in ["[[variable]] # first", "[[variable]]"] {
+        let text = format!(
+            "{header}\nname = \"A\"\n{secret}[schema]\nname = \"s\"\n[variable.rotation]\nimpact = \"free\"\n"
+        );
+        assert!(parse(&text).is_err(), "{header}");
+    }
+    // Spellings of the header that name the same array keep the file's order.
+    let text = format!(
+        "[schema]\nname = \"s\"\n[[ variable ]]\nname = \"A\"\n{secret}[[\"variable\"]]\nname = \"B\"\n{secret}"
+    );
+    let schema = parse(&text).expect("valid");
+    let names: Vec<_> = schema.variables().iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["A", "B"]);
+    // An inline array of variables cannot be extended by tables.
+    let text = format!(
+        "variable = [{{ name = \"A\", kind = \"fixed\", default = \"x\", description = \"d\", services = [\"s\"] }}]\n[schema]\nname = \"s\"\n[[variable]]\nname = \"B\"\n{secret}"
+    );
+    assert!(toml::from_str::<toml::Table>(&text).is_err());
+    let e = error(&text);
+    assert!(
+        e.starts_with("s.toml:4:1: `[[variable]]` after `variable = [...]`"),
+        "{e}"
+    );
+}
+
 #[test]
 fn rotation_tables_are_validated() {
     let secret = "name = \"K\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 8";

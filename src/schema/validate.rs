@@ -119,6 +119,17 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
             profile_tables.push((at, raw.profile));
         }
     }
+    // `variable = [...]` and `[[variable]]` tables cannot both define the array: TOML refuses
+    // to extend an inline array, and so does a parse of the whole file.
+    let first_table = chunks.iter().find(|c| c.part == Part::Variable);
+    if let (false, Some(table)) = (inline.is_empty(), first_table) {
+        return Err(ctx.at(table.range.start).error(
+            0..0,
+            None,
+            "`[[variable]]` after `variable = [...]`: an inline array cannot be extended".into(),
+            "write every variable as a `[[variable]]` table",
+        ));
+    }
     let Some((header_ctx, header)) = header else {
         return Err(ctx.error(0..0, None, "missing field `schema`".into(), TOML_HINT));
     };

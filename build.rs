@@ -55,12 +55,19 @@ fn main() {
 /// path, so a directory holding `libgcc_s.a`, a copy of the compiler's `libgcc_eh.a` (the
 /// same unwinder, built for static linking), put ahead of the system's, makes the binary
 /// carry its unwinder. Panics still unwind (dropping, and so wiping, what they pass through).
-/// When the compiler has no `libgcc_eh.a`, or the build is a cross build, nothing changes.
+///
+/// Only the `envgen` binary is linked so (not the library's other users, such as the fuzz
+/// targets). When the compiler has no `libgcc_eh.a`, or the build is a cross build, nothing
+/// changes; `ENVGEN_SHARED_UNWINDER=1` keeps the shared library. A binary linked with GCC 12's
+/// `libgcc_eh.a` needs glibc 2.35 (for `_dl_find_object`) where it needed 2.34: set that
+/// variable to build a binary for an older system than the one building it.
 fn static_unwinder() {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     println!("cargo::rerun-if-env-changed=CC");
+    println!("cargo::rerun-if-env-changed=ENVGEN_SHARED_UNWINDER");
     // The host's compiler knows only its own target's archive.
-    if var("HOST") != var("TARGET")
+    if var("ENVGEN_SHARED_UNWINDER") == "1"
+        || var("HOST") != var("TARGET")
         || var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
         || var("CARGO_CFG_TARGET_FEATURE")
@@ -86,15 +93,18 @@ fn static_unwinder() {
     fs::create_dir_all(&dir).expect("create OUT_DIR/static-unwinder");
     fs::copy(archive, dir.join("libgcc_s.a")).expect("copy libgcc_eh.a");
     println!("cargo::rerun-if-changed={}", archive.display());
-    println!("cargo::rustc-link-search=native={}", dir.display());
+    // A linker search directory for the binary alone; the linker searches its -L
+    // directories, whatever their place on the command line, before the compiler's own.
+    println!("cargo::rustc-link-arg-bins=-L{}", dir.display());
 }
 
 /// Places the functions the everyday commands run (`link/hot-functions.txt`, written by
 /// `scripts/hot-functions`) together at the start of the code, through rust-lld's
 /// `--symbol-ordering-file`. Scattered over 6 MB of code they cost a `render` about 25 page
 /// faults more, a tenth of its time. Only release builds of the binary, on x86_64 Linux
-/// with rustc 1.90 or later and its default linker (rust-lld); a name the binary lacks is
-/// skipped by the linker, so a stale list only orders less.
+/// with rustc 1.90 or later and its default linker, and only when a test link with the
+/// option succeeds (a rustc built to link with GNU ld would refuse it); a name the binary
+/// lacks is skipped by the linker, so a stale list only orders less.
 fn hot_functions_first() {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let manifest = var("CARGO_MANIFEST_DIR");
@@ -115,11 +125,46 @@ fn hot_functions_first() {
     {
         return;
     }
-    println!(
-        "cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-        list.display()
-    );
-    println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    let option = format!("--symbol-ordering-file={}", list.display());
+    if !links_with(&option) {
+        return;
+    }
+    println!("cargo::rustc-link-arg-bins=-Xlinker");
+    println!("cargo::rustc-link-arg-bins={option}");
+    println!("cargo::rustc-link-arg-bins=-Xlinker");
+    println!("cargo::rustc-link-arg-bins=--no-warn-symbol-ordering");
+}
+
+/// Whether the compiler links an empty program with `option` given to the linker.
+fn links_with(option: &str) -> bool {
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("link-probe");
+    if fs::create_dir_all(&out).is_err()
+        || fs::write(out.join("probe.rs"), "fn main() {}\n").is_err()
+    {
+        return false;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .current_dir(&out)
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "bin",
+            "-o",
+            "probe",
+            "probe.rs",
+        ])
+        .args(["-C", "link-arg=-Xlinker", "-C"])
+        .arg(format!("link-arg={option}"))
+        .args([
+            "-C",
+            "link-arg=-Xlinker",
+            "-C",
+            "link-arg=--no-warn-symbol-ordering",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The minor version of the compiler building the crate (`rustc 1.95.0 (...)` gives 95).

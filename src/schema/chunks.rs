@@ -7,8 +7,10 @@
 //! tables with their `[variable.*]` sub-tables, and each `[[variable]]` with the sub-tables
 //! that follow it is a TOML document of its own. This module finds those boundaries with the
 //! `toml_parser` crate's own lexer (so strings, multi-line strings, comments and arrays that
-//! span lines are never mistaken for headers) and hands each piece to `toml` separately; the
-//! caller shifts every span by the piece's offset, so errors keep the file's lines and columns.
+//! span lines are never mistaken for headers), or first by a scan of line starts whose result
+//! stands only when every piece parses (see [`split_lines`]); each piece goes to `toml`
+//! separately, and the caller shifts every span by the piece's offset, so errors keep the
+//! file's lines and columns.
 
 use std::ops::Range;
 

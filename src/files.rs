@@ -208,6 +208,29 @@ pub fn write_output(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .map_err(|e| Error::io("write", path, e))
 }
 
+/// Waits for, then takes, an exclusive lock on `.NAME.lock` beside `path` (created 0600,
+/// never deleted, opened without following links). The lock is released when the returned
+/// file is dropped. Writers of a file that is replaced by renames lock this separate file:
+/// a lock on the file itself would be on an inode the next write unlinks.
+pub fn lock_beside(path: &Path) -> Result<File> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".lock");
+    let lock = path.with_file_name(name);
+    create_parent(&lock)?;
+    let file = open_regular(
+        &lock,
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600),
+    )
+    .map_err(|e| Error::io("open the lock file", &lock, e))?;
+    file.lock().map_err(|e| Error::io("lock", &lock, e))?;
+    Ok(file)
+}
+
 /// Opens `options` at `path` without following a symbolic link and without blocking, and
 /// checks that what was opened is a regular file.
 pub fn open_regular(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {

@@ -9,6 +9,8 @@
 //! a lower generation (a rollback) is refused until the operator accepts it deliberately
 //! with `--accept-vault`. The record lives in `$XDG_STATE_HOME/envgen/pins.json`
 //! (`~/.local/state/envgen/pins.json`) and holds no secret: the lineage is stored hashed.
+//! Commands update it under a lock (`.pins.json.lock` beside it), reading it again there,
+//! so a command on one vault never drops the pin another command just wrote.
 //!
 //! **Lineages are replaced when someone loses access.** Removing a recipient (and
 //! `rotate --all`) gives the vault a new lineage secret and a new fingerprint key, and keeps
@@ -27,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::files::{Existing, write_atomic};
+use crate::files::{Existing, lock_beside, write_atomic};
 use crate::vault::Parent;
 
 /// What was seen of one vault.
@@ -64,6 +66,17 @@ pub enum Seen {
     Successor,
 }
 
+/// The pins in the file at `path`; a missing file holds none.
+fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
+    match crate::files::read_capped(path, crate::files::limits::PINS) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| Error::PinsUnreadable {
+            path: path.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
 /// The hex SHA-256 of a lineage secret.
 pub fn lineage_hash(lineage: &str) -> String {
     hex::encode(Sha256::digest(lineage.as_bytes()))
@@ -86,12 +99,7 @@ fn key(vault: &Path) -> String {
 impl Pins {
     /// Reads the pin file at `path`; a missing file holds no pin.
     pub fn load(path: PathBuf) -> Result<Pins> {
-        let pins = match crate::files::read_capped(&path, crate::files::limits::PINS) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|_| Error::PinsUnreadable { path: path.clone() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(Error::io("read", &path, e)),
-        };
+        let pins = read(&path)?;
         Ok(Pins { path, pins })
     }
 
@@ -149,6 +157,10 @@ impl Pins {
 
     /// Records a vault and the lineages it left behind (`predecessors`); with `replace`,
     /// even one of another lineage or an older generation. Returns whether the file changed.
+    ///
+    /// Other commands (on this vault or another) may have recorded since the file was
+    /// loaded: under the lock beside the file, it is read again and only this vault's pin
+    /// changes, so no command's pin is lost and, without `replace`, none is lowered.
     pub fn record(
         &mut self,
         vault: &Path,
@@ -157,13 +169,19 @@ impl Pins {
         predecessors: &[String],
         replace: bool,
     ) -> Result<bool> {
+        let _lock = lock_beside(&self.path)?;
+        self.pins = read(&self.path)?;
         let key = key(vault);
         let mut retired: Vec<String> = predecessors.to_vec();
+        let mut generation = generation;
         if let Some(old) = self.pins.get(&key) {
             if old.lineage != lineage && predecessors.contains(&old.lineage) {
                 retired.push(old.lineage.clone());
             }
             retired.extend(old.retired.iter().cloned());
+            if !replace && old.lineage == lineage {
+                generation = generation.max(old.generation);
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         retired.retain(|r| r != lineage && seen.insert(r.clone()));
@@ -257,6 +275,57 @@ mod tests {
         assert!(matches!(
             pins.check(&vault, &lineage_hash("forged"), 50, &[], &sides),
             Err(Error::VaultLineage { .. })
+        ));
+    }
+
+    /// Two commands on two vaults (a render of one stack, a rotate of another) each read the
+    /// pin file, add their own pin and write it back: neither may lose the other's pin.
+    #[test]
+    fn concurrent_records_keep_every_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/pins.json");
+        let (threads, each) = (6, 15);
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let (path, dir) = (path.clone(), dir.path());
+                scope.spawn(move || {
+                    for i in 0..each {
+                        // Loaded long before it records, as `open` then `save` do.
+                        let mut pins = Pins::load(path.clone()).unwrap();
+                        let vault = dir.join(format!("v{t}-{i}.age"));
+                        std::thread::yield_now();
+                        assert!(
+                            pins.record(&vault, &lineage_hash("l"), 1, &[], false)
+                                .unwrap()
+                        );
+                    }
+                });
+            }
+        });
+        let pins = Pins::load(path).unwrap();
+        assert_eq!(pins.pins.len(), threads * each, "a pin was lost");
+    }
+
+    /// A pin recorded by another command after this one read the file is not lowered.
+    #[test]
+    fn a_record_never_lowers_a_generation_recorded_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pins.json");
+        let vault = dir.path().join("v.age");
+        let a = lineage_hash("a");
+        let mut early = Pins::load(path.clone()).unwrap();
+        Pins::load(path.clone())
+            .unwrap()
+            .record(&vault, &a, 7, &[], false)
+            .unwrap();
+        early
+            .record(&vault, &a, 5, &[lineage_hash("old")], false)
+            .unwrap();
+        let pins = Pins::load(path).unwrap();
+        assert_eq!(pins.generation(&vault, &a), Some(7));
+        assert!(matches!(
+            pins.check(&vault, &a, 6, &[], &[]),
+            Err(Error::VaultRolledBack { seen: 7, .. })
         ));
     }
 

@@ -5,12 +5,11 @@
 //! every write, so locking it would lock a stale inode); the lock file is opened without
 //! following links and must be a regular file.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::files::{create_parent, open_regular, parent_dir};
+use crate::error::Result;
+use crate::files::{lock_beside, parent_dir};
 
 /// The files that make up one vault.
 #[derive(Clone, Debug)]
@@ -19,7 +18,6 @@ pub struct VaultFiles {
     pub vault: PathBuf,
     /// Its public recipients, one per line (`vault/alecia.recipients`).
     pub recipients: PathBuf,
-    lock: PathBuf,
 }
 
 /// Held while a command may write the vault; dropping it releases the lock.
@@ -32,30 +30,12 @@ impl VaultFiles {
     /// The files of the vault at `vault`.
     pub fn new(vault: PathBuf) -> Self {
         let recipients = vault.with_extension("recipients");
-        let mut lock_name = std::ffi::OsString::from(".");
-        lock_name.push(vault.file_name().unwrap_or_default());
-        lock_name.push(".lock");
-        let lock = vault.with_file_name(lock_name);
-        VaultFiles {
-            vault,
-            recipients,
-            lock,
-        }
+        VaultFiles { vault, recipients }
     }
 
-    /// Waits for, then takes, the exclusive write lock of this vault.
+    /// Waits for, then takes, the exclusive write lock of this vault (`.NAME.age.lock`).
     pub fn lock(&self) -> Result<WriteLock> {
-        create_parent(&self.lock)?;
-        let file = open_regular(
-            &self.lock,
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600),
-        )
-        .map_err(|e| Error::io("open the lock file", &self.lock, e))?;
-        file.lock().map_err(|e| Error::io("lock", &self.lock, e))?;
+        let file = lock_beside(&self.vault)?;
         self.remove_stale_temporaries();
         Ok(WriteLock { _file: file })
     }
@@ -87,7 +67,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = VaultFiles::new(dir.path().join("v.age"));
         let held = files.lock().unwrap();
-        let other = File::open(&files.lock).unwrap();
+        let other = File::open(dir.path().join(".v.age.lock")).unwrap();
         assert!(other.try_lock().is_err());
         drop(held);
         assert!(other.try_lock().is_ok());
@@ -99,7 +79,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = VaultFiles::new(dir.path().join("v.age"));
         let target = dir.path().join("elsewhere");
-        std::os::unix::fs::symlink(&target, &files.lock).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(".v.age.lock")).unwrap();
         let err = files.lock().unwrap_err().to_string();
         assert!(err.contains("symbolic link"), "{err}");
         assert!(!target.exists());

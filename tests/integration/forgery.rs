@@ -252,3 +252,45 @@ fn a_pin_files_hash_does_not_make_a_successor() {
     let err = s.run(&["get", "REDIS_PASSWORD"]).fails();
     assert!(err.contains("is not the vault this machine knew"), "{err}");
 }
+
+/// Commands on other stacks of the same machine run at the same time (a deploy script
+/// rendering several stacks): each records its own pin, and none may drop another's, or
+/// that stack's next rollback would pass as a first use.
+#[test]
+fn concurrent_commands_on_other_stacks_keep_every_pin() {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    let stacks = 12;
+    for i in 0..stacks {
+        for file in [
+            "schema/alecia.toml",
+            "vault/alecia.age",
+            "vault/alecia.recipients",
+        ] {
+            let to = s.path(&format!("stack{i}/{file}"));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(s.path(file), to).unwrap();
+        }
+    }
+    let children: Vec<_> = (0..stacks)
+        .map(|i| {
+            s.command(&["render", "-o", ".env"])
+                .current_dir(s.path(&format!("stack{i}")))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let pins: serde_json::Value =
+        serde_json::from_slice(&s.read("home/.local/state/envgen/pins.json")).unwrap();
+    assert_eq!(pins.as_object().unwrap().len(), stacks + 1, "{pins}");
+}

@@ -7,8 +7,9 @@
 //! its own reads and writes goes here: to the system log through the syslog socket
 //! (`/dev/log`, read by journald) when there is one, else appended to a bounded file under the
 //! XDG state directory (`~/.local/state/envgen/journal.log`, 1 MiB, then moved to
-//! `journal.log.1`). No fsync: the journal documents, it is not a store. It holds names and
-//! the absolute paths of the identity files used, never a value.
+//! `journal.log.1`, under the lock `.journal.log.lock` so that two commands finding it full at
+//! once move it aside once). No fsync: the journal documents, it is not a store. It holds
+//! names and the absolute paths of the identity files used, never a value.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::files::{create_parent, open_regular};
+use crate::files::{create_parent, lock_beside, open_regular};
 
 /// Where the journal goes.
 #[derive(Clone, Debug)]
@@ -103,10 +104,16 @@ fn append(path: &Path, json: &str, max: u64) -> std::io::Result<()> {
     };
     let mut file = open()?;
     if file.metadata()?.len() >= max {
-        let mut aside = path.as_os_str().to_owned();
-        aside.push(".1");
-        std::fs::rename(path, aside)?;
+        // Two commands may find it full at once: the second, under the lock, finds the
+        // fresh file the first started and leaves `.1` (the full one) in place.
+        let _lock = lock_beside(path).map_err(std::io::Error::other)?;
         file = open()?;
+        if file.metadata()?.len() >= max {
+            let mut aside = path.as_os_str().to_owned();
+            aside.push(".1");
+            std::fs::rename(path, aside)?;
+            file = open()?;
+        }
     }
     file.write_all(format!("{json}\n").as_bytes())
 }
@@ -153,6 +160,30 @@ mod tests {
         assert!(dir.path().join("state/journal.log.1").exists());
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.lines().all(|l| l.contains(r#""op":"get""#)));
+    }
+
+    /// Commands that find the file full at the same time move it aside once: the file
+    /// kept as `.1` is always a full one, never the fresh file another command just began.
+    #[test]
+    fn concurrent_commands_move_only_a_full_file_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal {
+            max_file: 2000,
+            ..journal(dir.path(), None)
+        };
+        let aside = dir.path().join("state/journal.log.1");
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..60 {
+                        j.record("get", Path::new("v.age"), &["A"], "-").unwrap();
+                        if let Ok(meta) = std::fs::metadata(&aside) {
+                            assert!(meta.len() >= 2000, "a fresh file was moved aside");
+                        }
+                    }
+                });
+            }
+        });
     }
 
     #[test]

@@ -160,7 +160,8 @@ impl Pins {
     ///
     /// Other commands (on this vault or another) may have recorded since the file was
     /// loaded: under the lock beside the file, it is read again and only this vault's pin
-    /// changes, so no command's pin is lost and, without `replace`, none is lowered.
+    /// changes, so no command's pin is lost and, without `replace`, none is lowered. A
+    /// record that changes nothing in the pins as loaded (most reads) takes no lock.
     pub fn record(
         &mut self,
         vault: &Path,
@@ -169,47 +170,59 @@ impl Pins {
         predecessors: &[String],
         replace: bool,
     ) -> Result<bool> {
+        let key = key(vault);
+        let sighting = Sighting {
+            lineage,
+            generation,
+            predecessors,
+            replace,
+        };
+        if self.updated(&key, &sighting).is_none() {
+            return Ok(false);
+        }
         let _lock = lock_beside(&self.path)?;
         self.pins = read(&self.path)?;
-        let key = key(vault);
-        let mut retired: Vec<String> = predecessors.to_vec();
-        let mut generation = generation;
-        if let Some(old) = self.pins.get(&key) {
-            if old.lineage != lineage && predecessors.contains(&old.lineage) {
+        let Some(pin) = self.updated(&key, &sighting) else {
+            return Ok(false);
+        };
+        self.pins.insert(key, pin);
+        let text = serde_json::to_vec_pretty(&self.pins).expect("pins always serialize");
+        write_atomic(&self.path, &text, 0o600, Existing::Replace)?;
+        Ok(true)
+    }
+
+    /// The pin at `key` after recording `seen`, when it differs from the one held.
+    fn updated(&self, key: &str, seen: &Sighting<'_>) -> Option<Pin> {
+        let old = self.pins.get(key);
+        let mut retired: Vec<String> = seen.predecessors.to_vec();
+        let mut generation = seen.generation;
+        if let Some(old) = old {
+            if old.lineage != seen.lineage && seen.predecessors.contains(&old.lineage) {
                 retired.push(old.lineage.clone());
             }
             retired.extend(old.retired.iter().cloned());
-            if !replace && old.lineage == lineage {
+            if !seen.replace && old.lineage == seen.lineage {
                 generation = generation.max(old.generation);
             }
         }
-        let mut seen = std::collections::BTreeSet::new();
-        retired.retain(|r| r != lineage && seen.insert(r.clone()));
+        let mut kept = std::collections::BTreeSet::new();
+        retired.retain(|r| r != seen.lineage && kept.insert(r.clone()));
         retired.truncate(MAX_RETIRED);
         let pin = Pin {
-            lineage: lineage.to_string(),
+            lineage: seen.lineage.to_string(),
             generation,
             retired,
         };
-        let changed = match self.pins.get(&key) {
-            Some(old)
-                if !replace
-                    && old.lineage == pin.lineage
-                    && old.generation >= generation
-                    && old.retired == pin.retired =>
-            {
-                false
-            }
-            Some(old) if *old == pin => false,
-            _ => true,
-        };
-        if changed {
-            self.pins.insert(key, pin);
-            let text = serde_json::to_vec_pretty(&self.pins).expect("pins always serialize");
-            write_atomic(&self.path, &text, 0o600, Existing::Replace)?;
-        }
-        Ok(changed)
+        (old != Some(&pin)).then_some(pin)
     }
+}
+
+/// What one command saw of a vault, to record.
+struct Sighting<'a> {
+    lineage: &'a str,
+    generation: u64,
+    predecessors: &'a [String],
+    replace: bool,
 }
 
 #[cfg(test)]

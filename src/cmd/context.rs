@@ -139,9 +139,14 @@ impl Context {
             let actor = Actor::Named(store.actor()?);
             return Ok(Opened { vault, actor });
         }
+        self.open_file(&self.files.vault)
+    }
+
+    /// Opens the vault file at `path` (this context's, or another one a command writes
+    /// into), checked against this machine's pins like every vault file opened.
+    pub(super) fn open_file(&self, path: &std::path::Path) -> Result<Opened> {
         // Read the pins before the vault: a write in between only makes the vault newer.
         let mut pins = self.pins()?;
-        let path = &self.files.vault;
         let (sealed, size) = open_vault(path)?;
         let mut opened = self.decrypt_sealed(sealed, size, path)?;
         opened.vault.check_schema(&self.schema.name, path)?;
@@ -188,7 +193,7 @@ impl Context {
                     && again.vault.generation == opened.vault.generation;
                 if !(same && checkout::committed_in_history(self, path, &bytes, &lineage, seen)) {
                     return Err(Error::VaultRolledBack {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         found: opened.vault.generation,
                         seen,
                         pins: self.env.pins().unwrap_or_default(),
@@ -303,15 +308,18 @@ impl Context {
         if let Backend::OpenBao(store) = &self.backend {
             return store.save(&self.schema, vault).map(drop);
         }
-        if let Some(seen) = self
-            .pins()?
-            .generation(&self.files.vault, &vault.lineage_hash())
-        {
+        self.save_file(&self.files, vault)
+    }
+
+    /// Writes `vault` to `files` (this context's, or another vault a command writes into)
+    /// and pins its new generation; see [`Context::save`].
+    pub(super) fn save_file(&self, files: &VaultFiles, vault: &mut Vault) -> Result<()> {
+        if let Some(seen) = self.pins()?.generation(&files.vault, &vault.lineage_hash()) {
             vault.generation = vault.generation.max(seen);
         }
-        vault.save(&self.files)?;
+        vault.save(files)?;
         self.pins()?.record(
-            &self.files.vault,
+            &files.vault,
             &vault.lineage_hash(),
             vault.generation,
             &vault.predecessor_hashes(),

@@ -324,10 +324,9 @@ fn to_file(
     let _lock = files.lock()?;
     let existed = files.vault.exists();
     let mut target = if existed {
-        let bytes = read_vault(path)?;
-        let opened = ctx.decrypt(&bytes, path)?;
-        opened.vault.check_schema(&schema.name, path)?;
-        opened.vault
+        // Checked against this machine's pins like any vault opened: a forged vault (its
+        // own recipients, say) or an older one must not receive the server's secrets.
+        ctx.open_file(path)?.vault
     } else {
         let recipients = if files.recipients.exists() {
             crate::vault::keys::read_recipients_file(&files.recipients)?
@@ -364,14 +363,7 @@ fn to_file(
         if !existed {
             write_recipients(&files, &target.recipients)?;
         }
-        target.save(&files)?;
-        ctx.pins()?.record(
-            path,
-            &target.lineage_hash(),
-            target.generation,
-            &target.predecessor_hashes(),
-            true,
-        )?;
+        ctx.save_file(&files, &mut target)?;
     }
     let back = ctx.decrypt(&read_vault(path)?, path)?.vault;
     for (name, (value, hash)) in &expected {

@@ -6,7 +6,7 @@ use crate::testkit::Sandbox;
 
 /// A vault written by someone who can read only the public recipients file: the format is
 /// documented, the values are theirs, the lineage is one they made up.
-fn forge(s: &Sandbox) -> Vec<u8> {
+pub(crate) fn forge(s: &Sandbox) -> Vec<u8> {
     let mut json = s.age_decrypt(); // the attacker knows the documented format, not the values
     json["lineage"] = serde_json::json!("00".repeat(32));
     json["generation"] = serde_json::json!(1_000_000);

@@ -707,6 +707,23 @@ fn migrate_both_ways_and_again() {
         s.run(&["get", "POSTGRES_PASSWORD"]).ok(),
         envgen(&s, &bao.addr, ROOT, &["get", "POSTGRES_PASSWORD"]).ok()
     );
+
+    // A forged vault arrives at that path (a git pull): the server's secrets are not
+    // written into it, and it is not pinned.
+    envgen(&s, &bao.addr, ROOT, &["rotate", "REDIS_PASSWORD"]).ok();
+    let forged = crate::forgery::forge(&s);
+    std::fs::write(s.path("vault/alecia.age"), &forged).unwrap();
+    let err = envgen(
+        &s,
+        &bao.addr,
+        ROOT,
+        &["migrate", "--to", "vault/alecia.age"],
+    )
+    .fails();
+    assert!(err.contains("not the vault this machine knew"), "{err}");
+    assert_eq!(s.read("vault/alecia.age"), forged);
+    let err = s.run(&["render"]).fails();
+    assert!(err.contains("not the vault this machine knew"), "{err}");
 }
 
 #[test]

@@ -161,7 +161,10 @@ impl Context {
                 &vault.merged_from,
             )
         };
-        let replace = match seen {
+        // Whether the operator accepts this vault whatever was pinned; otherwise the record
+        // checks it again against the pins as they are when it writes (a successor
+        // lineage replaces the pin there).
+        let deliberate = match seen {
             _ if self.accept_vault => true,
             Ok(Seen::FirstUse) => {
                 self.notice(format!(
@@ -178,7 +181,7 @@ impl Context {
                     path.display(),
                     opened.vault.lineage_id()
                 ));
-                true
+                false
             }
             Ok(Seen::Known) => false,
             // An older version that git itself checked out (another branch), from a
@@ -210,7 +213,7 @@ impl Context {
             &lineage,
             vault.generation,
             &vault.predecessor_hashes(),
-            replace,
+            deliberate,
         )?;
         Ok(opened)
     }

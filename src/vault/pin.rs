@@ -113,7 +113,25 @@ impl Pins {
         predecessors: &[String],
         merged_from: &[Parent],
     ) -> Result<Seen> {
-        let Some(pin) = self.pins.get(&key(vault)) else {
+        let seen = Sighting {
+            lineage,
+            generation,
+            predecessors,
+        };
+        self.check_at(vault, &key(vault), &seen, merged_from)
+    }
+
+    /// [`Pins::check`] of the pin at `key`.
+    fn check_at(
+        &self,
+        vault: &Path,
+        key: &str,
+        seen: &Sighting<'_>,
+        merged_from: &[Parent],
+    ) -> Result<Seen> {
+        let (lineage, generation) = (seen.lineage, seen.generation);
+        let predecessors = seen.predecessors;
+        let Some(pin) = self.pins.get(key) else {
             return Ok(Seen::FirstUse);
         };
         if pin.retired.iter().any(|r| r == lineage) {
@@ -155,34 +173,40 @@ impl Pins {
             .map(|pin| pin.generation)
     }
 
-    /// Records a vault and the lineages it left behind (`predecessors`); with `replace`,
-    /// even one of another lineage or an older generation. Returns whether the file changed.
+    /// Records a vault and the lineages it left behind (`predecessors`). Returns whether the
+    /// file changed.
     ///
-    /// Other commands (on this vault or another) may have recorded since the file was
-    /// loaded: under the lock beside the file, it is read again and only this vault's pin
-    /// changes, so no command's pin is lost and, without `replace`, none is lowered. A
-    /// record that changes nothing in the pins as loaded (most reads) takes no lock.
+    /// With `deliberate` (the operator's `--accept-vault`, or a vault this machine has just
+    /// written under the vault's lock) the pin becomes exactly this vault. Otherwise the
+    /// vault is checked again, at the moment of recording, against the pins as they are
+    /// then: another command may have recorded since this one loaded them (a write that
+    /// retired this lineage, a newer generation). A lineage now retired or foreign is
+    /// refused, as [`Pins::check`] refuses it; a successor replaces the pin; a generation is
+    /// never lowered.
+    ///
+    /// The pin file is read again and written under the lock beside it, and only this
+    /// vault's pin changes, so no command's pin is lost. A record that changes nothing in
+    /// the pins as loaded (most reads) takes no lock.
     pub fn record(
         &mut self,
         vault: &Path,
         lineage: &str,
         generation: u64,
         predecessors: &[String],
-        replace: bool,
+        deliberate: bool,
     ) -> Result<bool> {
         let key = key(vault);
         let sighting = Sighting {
             lineage,
             generation,
             predecessors,
-            replace,
         };
-        if self.updated(&key, &sighting).is_none() {
+        if self.decide(vault, &key, &sighting, deliberate)?.is_none() {
             return Ok(false);
         }
         let _lock = lock_beside(&self.path)?;
         self.pins = read(&self.path)?;
-        let Some(pin) = self.updated(&key, &sighting) else {
+        let Some(pin) = self.decide(vault, &key, &sighting, deliberate)? else {
             return Ok(false);
         };
         self.pins.insert(key, pin);
@@ -191,8 +215,30 @@ impl Pins {
         Ok(true)
     }
 
-    /// The pin at `key` after recording `seen`, when it differs from the one held.
-    fn updated(&self, key: &str, seen: &Sighting<'_>) -> Option<Pin> {
+    /// The pin at `key` after recording `seen` (see [`Pins::record`]), when it differs
+    /// from the one held; an error when the pins held refuse the vault.
+    fn decide(
+        &self,
+        vault: &Path,
+        key: &str,
+        seen: &Sighting<'_>,
+        deliberate: bool,
+    ) -> Result<Option<Pin>> {
+        let replace = match self.check_at(vault, key, seen, &[]) {
+            _ if deliberate => true,
+            Ok(Seen::Successor) => true,
+            Ok(Seen::FirstUse | Seen::Known) => false,
+            // Newer than this vault was pinned meanwhile (or the command accepted a
+            // checked-out older version): the pin stays as it is.
+            Err(Error::VaultRolledBack { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(self.updated(key, seen, replace))
+    }
+
+    /// The pin at `key` after recording `seen`, when it differs from the one held; with
+    /// `replace`, even one of another lineage or an older generation.
+    fn updated(&self, key: &str, seen: &Sighting<'_>, replace: bool) -> Option<Pin> {
         let old = self.pins.get(key);
         let mut retired: Vec<String> = seen.predecessors.to_vec();
         let mut generation = seen.generation;
@@ -201,7 +247,7 @@ impl Pins {
                 retired.push(old.lineage.clone());
             }
             retired.extend(old.retired.iter().cloned());
-            if !seen.replace && old.lineage == seen.lineage {
+            if !replace && old.lineage == seen.lineage {
                 generation = generation.max(old.generation);
             }
         }
@@ -222,7 +268,6 @@ struct Sighting<'a> {
     lineage: &'a str,
     generation: u64,
     predecessors: &'a [String],
-    replace: bool,
 }
 
 #[cfg(test)]
@@ -340,6 +385,67 @@ mod tests {
             pins.check(&vault, &a, 6, &[], &[]),
             Err(Error::VaultRolledBack { seen: 7, .. })
         ));
+    }
+
+    /// A read that loaded the pins before a write on this machine retired its lineage
+    /// (`recipients remove` started a new one) must not pin the old lineage again when it
+    /// records what it read: it is refused, and the retirement stays.
+    #[test]
+    fn a_stale_read_cannot_bring_back_a_lineage_retired_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pins.json");
+        let vault = dir.path().join("v.age");
+        let (old, new) = (lineage_hash("1"), lineage_hash("2"));
+        Pins::load(path.clone())
+            .unwrap()
+            .record(&vault, &old, 4, &[], false)
+            .unwrap();
+        let mut reader = Pins::load(path.clone()).unwrap();
+        assert_eq!(
+            reader.check(&vault, &old, 5, &[], &[]).unwrap(),
+            Seen::Known
+        );
+        Pins::load(path.clone())
+            .unwrap()
+            .record(&vault, &new, 6, std::slice::from_ref(&old), true)
+            .unwrap();
+        assert!(matches!(
+            reader.record(&vault, &old, 5, &[], false),
+            Err(Error::VaultRetired { .. })
+        ));
+        let pins = Pins::load(path).unwrap();
+        assert!(matches!(
+            pins.check(&vault, &old, 1000, &[], &[]),
+            Err(Error::VaultRetired { .. })
+        ));
+        assert_eq!(pins.generation(&vault, &new), Some(6));
+    }
+
+    /// A read of a successor lineage does not lower the generation a write of that
+    /// lineage recorded meanwhile.
+    #[test]
+    fn a_stale_read_of_a_successor_does_not_lower_its_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pins.json");
+        let vault = dir.path().join("v.age");
+        let (old, new) = (lineage_hash("1"), lineage_hash("2"));
+        let chain = [old.clone()];
+        Pins::load(path.clone())
+            .unwrap()
+            .record(&vault, &old, 4, &[], false)
+            .unwrap();
+        let mut reader = Pins::load(path.clone()).unwrap();
+        assert_eq!(
+            reader.check(&vault, &new, 5, &chain, &[]).unwrap(),
+            Seen::Successor
+        );
+        Pins::load(path.clone())
+            .unwrap()
+            .record(&vault, &new, 8, &chain, true)
+            .unwrap();
+        assert!(!reader.record(&vault, &new, 5, &chain, false).unwrap());
+        let pins = Pins::load(path).unwrap();
+        assert_eq!(pins.generation(&vault, &new), Some(8));
     }
 
     #[test]

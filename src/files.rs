@@ -143,7 +143,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, existing: Existing) ->
     let dir = parent_dir(path);
     let fail = |action, e| Error::io(action, path, e);
     let mut temp = tempfile::Builder::new()
-        .prefix(".envgen-")
+        .prefix(&temporary_prefix(path))
+        .rand_bytes(TEMPORARY_RANDOM)
         .suffix(".tmp")
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
@@ -172,6 +173,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, existing: Existing) ->
     }
     fault::point("after-rename", path);
     sync_dir(dir, path)
+}
+
+/// Random characters in the name of a temporary file.
+const TEMPORARY_RANDOM: usize = 6;
+
+/// The start of the names of [`write_atomic`]'s temporary files for `path`:
+/// `.envgen-NAME.` (then random characters and `.tmp`), so that what a crash left behind
+/// can be told apart per destination.
+fn temporary_prefix(path: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".envgen-");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    prefix
+}
+
+/// Whether `name` (a file name) is one of [`write_atomic`]'s temporary files for `path`.
+pub fn is_temporary_of(name: &std::ffi::OsStr, path: &Path) -> bool {
+    let prefix = temporary_prefix(path);
+    let (name, prefix) = (name.as_encoded_bytes(), prefix.as_encoded_bytes());
+    name.len() == prefix.len() + TEMPORARY_RANDOM + ".tmp".len()
+        && name.starts_with(prefix)
+        && name.ends_with(b".tmp")
+        && name[prefix.len()..name.len() - 4]
+            .iter()
+            .all(u8::is_ascii_alphanumeric)
 }
 
 fn sync_dir(dir: &Path, path: &Path) -> Result<()> {

@@ -9,7 +9,7 @@ use std::fs::{self, File};
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::files::{lock_beside, parent_dir};
+use crate::files::{is_temporary_of, lock_beside, parent_dir};
 
 /// The files that make up one vault.
 #[derive(Clone, Debug)]
@@ -42,16 +42,18 @@ impl VaultFiles {
 }
 
 impl VaultFiles {
-    /// Removes the temporary files a crashed writer left beside the vault (ciphertext only,
-    /// never plaintext); called with the write lock held, when no other writer is at work.
+    /// Removes the temporary files a crashed writer of this vault left beside it (of the
+    /// vault and its recipients file: ciphertext and public keys, never plaintext); called
+    /// with this vault's write lock held, when no other writer of these files is at work.
+    /// Other vaults in the directory (other profiles, schemas) have their own lock, and
+    /// their temporaries are left alone.
     fn remove_stale_temporaries(&self) {
         let Ok(entries) = fs::read_dir(parent_dir(&self.vault)) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(".envgen-") && name.ends_with(".tmp") {
+            if is_temporary_of(&name, &self.vault) || is_temporary_of(&name, &self.recipients) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -72,6 +74,38 @@ mod tests {
         drop(held);
         assert!(other.try_lock().is_ok());
         assert_eq!(files.recipients, dir.path().join("v.recipients"));
+    }
+
+    /// The lock of one vault cleans what a crashed writer of that vault left, and never
+    /// the temporary file another vault's writer (another profile) is writing right now.
+    #[test]
+    fn the_lock_removes_only_this_vaults_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = VaultFiles::new(dir.path().join("app.age"));
+        let names = [
+            ".envgen-app.age.a1B2c3.tmp",
+            ".envgen-app.recipients.Zz9yX8.tmp",
+            ".envgen-app.staging.age.a1B2c3.tmp",
+            ".envgen-app.staging.recipients.a1B2c3.tmp",
+            ".envgen-app.age.toolong7.tmp",
+            ".envgen-pins.json.a1B2c3.tmp",
+            "app.age",
+        ];
+        for name in names {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        drop(files.lock().unwrap());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".lock"))
+            .collect();
+        left.sort();
+        assert_eq!(left, {
+            let mut kept = names[2..].to_vec();
+            kept.sort();
+            kept
+        });
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub(super) fn run(
                     note(err, &format!("already a recipient: {key}"));
                     continue;
                 }
-                // Already gone from the vault but still in the file: an interrupted removal,
-                // which rewriting the file below completes.
+                // Already gone from the vault but still in the file: a removal interrupted
+                // by an envgen that wrote the vault first; rewriting the file completes it.
                 (true, false) if file.as_ref().is_some_and(|f| f.contains(key)) => continue,
                 (true, false) => {
                     return Err(Error::NotARecipient {
@@ -81,8 +81,18 @@ pub(super) fn run(
                 vault.record_removal(key, exposed.clone());
             }
         }
-        ctx.save(vault)?;
+        // The file first: a crash between the two writes leaves the file naming the new
+        // recipients and the vault the old ones, which every later write refuses with the
+        // advice to run `--update-recipients` (or this command again): both finish the
+        // change that was asked for. The other order left the removed key in the file,
+        // where that advice would have put it back.
         write_recipients(&ctx.files, &vault.recipients)?;
+        if let Err(e) = ctx.save(vault) {
+            if let Some(before) = &file {
+                let _ = write_recipients(&ctx.files, before);
+            }
+            return Err(e);
+        }
         if file_differed {
             note(
                 err,

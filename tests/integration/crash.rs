@@ -77,7 +77,7 @@ fn a_crash_at_each_step_of_a_write_leaves_the_old_or_the_new_vault() {
                 );
                 assert_eq!(after, before);
             }
-            // A recipients change caught between the vault and the file is completed by
+            // A recipients change caught between the file and the vault is completed by
             // running it again (until then, writes are refused: the file differs).
             if args[0] == "recipients" {
                 s.run(args).ok();
@@ -169,4 +169,36 @@ fn init_killed_at_random_moments_leaves_no_vault_or_a_whole_one() {
     eprintln!(
         "kill -9 during init: {rounds}/{rounds} left no vault ({absent}) or a whole one ({complete})"
     );
+}
+
+/// A removal interrupted at any step of the vault's write: the recipients file already
+/// names the remaining keys, so what every later write advises (`--update-recipients`)
+/// finishes the removal, and the removed key cannot open the vault.
+#[test]
+fn an_interrupted_removal_is_finished_by_the_advice_it_leaves() {
+    for step in STEPS {
+        let s = Sandbox::new();
+        s.run(&["init"]).ok();
+        let other = s.run(&["keygen", "-o", "other.txt"]).ok();
+        s.run(&["recipients", "add", other.trim()]).ok();
+        assert!(crash_at(&s, step, &["recipients", "remove", other.trim()]));
+        let recipients = String::from_utf8(s.read("vault/alecia.recipients")).unwrap();
+        assert!(!recipients.contains(other.trim()), "{step}: {recipients}");
+        if step != "after-rename" {
+            let err = s.run(&["rotate", "SEARXNG_SECRET"]).fails();
+            assert!(err.contains("--update-recipients"), "{step}: {err}");
+        }
+        s.run(&["rotate", "SEARXNG_SECRET", "--update-recipients"])
+            .ok();
+        let opened = std::process::Command::new("age")
+            .args(["-d", "-i", "other.txt", "vault/alecia.age"])
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            !opened.status.success(),
+            "{step}: the removed key still opens the vault"
+        );
+        s.run(&["render"]).ok();
+    }
 }

@@ -340,12 +340,16 @@ pub const STAGING_PREFIX: &str = ".envgen-new-";
 /// published; the directory stays a real directory, so compose `secrets: file:` paths and
 /// existing bind mounts keep working (a swapped directory symlink would not). A failure before
 /// the publication removes the staging directory; a crash leaves it, and the next run removes
-/// it before writing anything. A crash during the publication can leave some files new and
-/// some old, each whole.
+/// it before writing anything. Runs into one directory take turns (a lock on the directory).
+/// A crash during the publication can leave some files new and some old, each whole.
 pub struct Staging {
     dir: PathBuf,
     temp: Option<tempfile::TempDir>,
     names: Vec<String>,
+    /// The directory itself, locked while this run stages and publishes into it: a second
+    /// run into the same directory waits, instead of removing this run's staging directory
+    /// as a crash's leftover. Last, so it is released after the staging directory is gone.
+    _lock: File,
 }
 
 impl Staging {
@@ -357,6 +361,9 @@ impl Staging {
             .mode(0o700)
             .create(dir)
             .map_err(|e| Error::io("create the directory", dir, e))?;
+        let lock = File::open(dir)
+            .and_then(|d| d.lock().map(|()| d))
+            .map_err(|e| Error::io("lock the directory", dir, e))?;
         let entries = fs::read_dir(dir).map_err(|e| Error::io("read the directory", dir, e))?;
         for entry in entries.flatten() {
             let leftover = entry
@@ -379,6 +386,7 @@ impl Staging {
             dir: dir.to_path_buf(),
             temp: Some(temp),
             names: Vec::new(),
+            _lock: lock,
         })
     }
 
@@ -529,6 +537,34 @@ mod fault {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    /// Two deploys render files into one directory at once: the second waits for the
+    /// first to publish, instead of removing its staging directory as a crash's leftover.
+    #[test]
+    fn two_runs_into_one_directory_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut first = Staging::begin(&out).unwrap();
+        first.write("a", b"first", 0o600, None).unwrap();
+        let (started, waiting) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| {
+                started.send(()).unwrap();
+                let mut second = Staging::begin(&out).unwrap();
+                second.write("b", b"second", 0o600, None).unwrap();
+                second.publish().unwrap();
+            });
+            waiting.recv().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(!second.is_finished(), "the second run did not wait");
+            first.publish().unwrap();
+            second.join().unwrap();
+        });
+        assert_eq!(fs::read(out.join("a")).unwrap(), b"first");
+        assert_eq!(fs::read(out.join("b")).unwrap(), b"second");
+        let left: Vec<_> = fs::read_dir(&out).unwrap().flatten().collect();
+        assert_eq!(left.len(), 2);
+    }
 
     #[test]
     fn writes_replace_atomically_with_the_given_mode() {

@@ -177,6 +177,12 @@ pub(super) fn run(ctx: &Context, command: &OpenbaoCommand, out: &mut dyn Write) 
 }
 
 /// Values compared: value, hash, nonconforming.
+/// The report line of a variable copied with `versions` versions.
+fn copied(name: &str, versions: usize) -> String {
+    let plural = if versions == 1 { "" } else { "s" };
+    format!("copied {name} ({versions} version{plural})\n")
+}
+
 fn same(a: &Entry, b: &Entry) -> bool {
     let hashes = match (&a.hash, &b.hash) {
         (Some(x), Some(y)) => x.expose_secret() == y.expose_secret(),
@@ -224,7 +230,7 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
     let source = ctx.open()?.vault;
     let schema = &ctx.schema;
     let all: Vec<usize> = (0..schema.variables().len()).collect();
-    let existing = store.load(schema, &all, &[])?;
+    let existing = store.load(schema, &all, &all)?;
     let mut report = String::new();
     for var in schema.variables() {
         let Some(entry) = source.variables.get(&var.name) else {
@@ -237,39 +243,48 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
             }
             _ => {}
         }
-        // A variable new to the server gets its history first, oldest first; one it holds
-        // already gets the current value as one more version.
-        let mut cas = store.seen_version(&var.name);
-        let mut versions = 0;
-        if !existing.variables.contains_key(&var.name) {
-            for old in entry.history.iter().rev() {
-                cas = store.write(
-                    &var.name,
-                    &var.name,
-                    cas,
-                    &NewVersion {
-                        value: &old.value,
-                        hash: old.hash.as_ref(),
-                        set: old.set,
-                        set_by: &old.set_by,
-                        nonconforming: old.nonconforming,
-                    },
-                )?;
-                versions += 1;
-            }
-        }
-        cas = store.write(
-            &var.name,
-            &var.name,
-            cas,
-            &NewVersion {
+        // Every version, oldest first: the history, then the current value.
+        let ours: Vec<NewVersion> = (entry.history.iter().rev())
+            .map(|old| NewVersion {
+                value: &old.value,
+                hash: old.hash.as_ref(),
+                set: old.set,
+                set_by: &old.set_by,
+                nonconforming: old.nonconforming,
+            })
+            .chain(std::iter::once(NewVersion {
                 value: &entry.value,
                 hash: entry.hash.as_ref(),
                 set: entry.rotated,
                 set_by: &entry.set_by,
                 nonconforming: entry.nonconforming,
-            },
-        )?;
+            }))
+            .collect();
+        // A variable new to the server gets them all. One whose versions there are the
+        // oldest of ours (a migration interrupted while copying them) gets the rest. One
+        // changed on the server since gets the current value as one more version.
+        let start = match existing.variables.get(&var.name) {
+            None => 0,
+            Some(there) => {
+                let theirs: Vec<&SecretString> = (there.history.iter().rev())
+                    .map(|v| &v.value)
+                    .chain(std::iter::once(&there.value))
+                    .collect();
+                let interrupted = theirs.len() < ours.len()
+                    && (theirs.iter().zip(&ours))
+                        .all(|(t, o)| t.expose_secret() == o.value.expose_secret());
+                if interrupted {
+                    theirs.len()
+                } else {
+                    ours.len() - 1
+                }
+            }
+        };
+        let mut cas = store.seen_version(&var.name);
+        for version in &ours[start..] {
+            cas = store.write(&var.name, &var.name, cas, version)?;
+        }
+        let versions = ours.len() - start;
         store.write_metadata(
             &var.name,
             var.rotation.history,
@@ -277,11 +292,7 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
             var.rotation.impact.name(),
         )?;
         store.remember(&var.name, cas, entry);
-        report.push_str(&format!(
-            "copied {} ({} versions)\n",
-            var.name,
-            versions + 1
-        ));
+        report.push_str(&copied(&var.name, versions));
     }
     store.ensure_fingerprint_key(&source)?;
     // Read everything back.
@@ -352,11 +363,7 @@ fn to_file(
             report.push_str(&format!("unchanged {}\n", var.name));
             continue;
         }
-        report.push_str(&format!(
-            "copied {} ({} versions)\n",
-            var.name,
-            entry.history.len() + 1
-        ));
+        report.push_str(&copied(&var.name, entry.history.len() + 1));
         target.variables.insert(var.name.clone(), entry);
     }
     if report.lines().any(|l| l.starts_with("copied")) {

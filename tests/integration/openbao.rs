@@ -708,6 +708,21 @@ fn migrate_both_ways_and_again() {
         envgen(&s, &bao.addr, ROOT, &["get", "POSTGRES_PASSWORD"]).ok()
     );
 
+    // Versions made in the file since: the server gets each of them, not only the last,
+    // as it would after a migration interrupted while copying a history.
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    let more = migrate(&["migrate", "--to", VAULT]).ok();
+    assert!(
+        more.contains("copied REDIS_PASSWORD (2 versions)"),
+        "{more}"
+    );
+    assert_eq!(history_rows(&s, &bao.addr, "REDIS_PASSWORD"), 5);
+    assert_eq!(
+        envgen(&s, &bao.addr, ROOT, &["history", "REDIS_PASSWORD"]).ok(),
+        s.run(&["history", "REDIS_PASSWORD"]).ok()
+    );
+
     // A forged vault arrives at that path (a git pull): the server's secrets are not
     // written into it, and it is not pinned.
     envgen(&s, &bao.addr, ROOT, &["rotate", "REDIS_PASSWORD"]).ok();

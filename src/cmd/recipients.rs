@@ -1,8 +1,10 @@
 //! `envgen recipients list|add|remove`: who can open the vault.
 //!
-//! A change re-encrypts the vault to the new set and then rewrites the recipients file,
-//! under the write lock. The vault is replaced atomically, so an interruption leaves the old
-//! vault (readable by the old set) or the new one. The recipients recorded inside the vault
+//! A change rewrites the recipients file and then re-encrypts the vault to the new set, under
+//! the write lock. The vault is replaced atomically, so an interruption leaves the old vault
+//! (readable by the old set) or the new one; between the two writes, the file already names
+//! the new set, so the advice every later write gives (`--update-recipients`) finishes the
+//! change asked for, a removal included. The recipients recorded inside the vault
 //! are the ones that count: the change starts from them, whatever the file says, and the file
 //! is rewritten from the result, so running the command again after an interruption, or
 //! after someone edited the file, puts both back in agreement (and says so).
@@ -86,9 +88,14 @@ pub(super) fn run(
         // advice to run `--update-recipients` (or this command again): both finish the
         // change that was asked for. The other order left the removed key in the file,
         // where that advice would have put it back.
+        let vault_before = std::fs::read(&ctx.files.vault).ok();
         write_recipients(&ctx.files, &vault.recipients)?;
         if let Err(e) = ctx.save(vault) {
-            if let Some(before) = &file {
+            // Put the file back only if the vault is still the old one: a save that failed
+            // after the rename (pinning it, the directory's fsync) left the new vault, which
+            // the new file describes, and the old file would lead back to the removed key.
+            let untouched = std::fs::read(&ctx.files.vault).ok() == vault_before;
+            if let (true, Some(before)) = (untouched, &file) {
                 let _ = write_recipients(&ctx.files, before);
             }
             return Err(e);

@@ -202,3 +202,31 @@ fn an_interrupted_removal_is_finished_by_the_advice_it_leaves() {
         s.run(&["render"]).ok();
     }
 }
+
+/// A removal whose save fails after the vault was replaced (here: the pins cannot be
+/// locked) leaves the file naming the new set, so following the advice keeps the removed
+/// key out.
+#[test]
+fn a_removal_whose_pin_update_fails_keeps_the_key_out() {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    let other = s.run(&["keygen", "-o", "other.txt"]).ok();
+    s.run(&["recipients", "add", other.trim()]).ok();
+    s.run(&["render"]).ok();
+    let lock = s.path("home/.local/state/envgen/.pins.json.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).unwrap();
+    s.run(&["recipients", "remove", other.trim()]).fails();
+    std::fs::remove_dir(&lock).unwrap();
+    s.run(&["rotate", "SEARXNG_SECRET", "--update-recipients"])
+        .ok();
+    let opened = std::process::Command::new("age")
+        .args(["-d", "-i", "other.txt", "vault/alecia.age"])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !opened.status.success(),
+        "the removed key opens the vault again"
+    );
+}

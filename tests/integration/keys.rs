@@ -276,7 +276,7 @@ fn an_interrupted_recipients_change_leaves_a_whole_vault() {
             "round {round}"
         );
         assert!(s.run(&["recipients", "list"]).ok().contains(&me));
-        // Killed between the vault and the file: running the command again completes it.
+        // Killed between the file and the vault: running the command again completes it.
         if in_file(&s) != in_vault(&s) {
             repaired += 1;
             s.run(&["recipients", verb, &other]).ok();

@@ -177,6 +177,15 @@ pub(super) fn run(ctx: &Context, command: &OpenbaoCommand, out: &mut dyn Write) 
 }
 
 /// Values compared: value, hash, nonconforming.
+/// The longest run of versions that ends `theirs` (the server's, oldest first) and starts
+/// `ours` (the file's), when it leaves some of ours to copy: how many of ours are there.
+fn overlap(theirs: &[&SecretString], ours: &[NewVersion]) -> Option<usize> {
+    (1..=theirs.len().min(ours.len() - 1)).rev().find(|&k| {
+        (theirs[theirs.len() - k..].iter().zip(&ours[..k]))
+            .all(|(t, o)| t.expose_secret() == o.value.expose_secret())
+    })
+}
+
 /// The report line of a variable copied with `versions` versions.
 fn copied(name: &str, versions: usize) -> String {
     let plural = if versions == 1 { "" } else { "s" };
@@ -260,9 +269,11 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
                 nonconforming: entry.nonconforming,
             }))
             .collect();
-        // A variable new to the server gets them all. One whose versions there are the
-        // oldest of ours (a migration interrupted while copying them) gets the rest. One
-        // changed on the server since gets the current value as one more version.
+        // A variable new to the server gets them all. One whose newest versions there are
+        // older versions of ours (a migration interrupted while copying them, or versions
+        // made in the file since an earlier migration, the oldest perhaps dropped from
+        // either history) gets the ones after them. One changed on the server since gets
+        // the current value as one more version.
         let start = match existing.variables.get(&var.name) {
             None => 0,
             Some(there) => {
@@ -270,14 +281,7 @@ fn to_server(ctx: &Context, store: &Store, out: &mut dyn Write, err: &mut dyn Wr
                     .map(|v| &v.value)
                     .chain(std::iter::once(&there.value))
                     .collect();
-                let interrupted = theirs.len() < ours.len()
-                    && (theirs.iter().zip(&ours))
-                        .all(|(t, o)| t.expose_secret() == o.value.expose_secret());
-                if interrupted {
-                    theirs.len()
-                } else {
-                    ours.len() - 1
-                }
+                overlap(&theirs, &ours).unwrap_or(ours.len() - 1)
             }
         };
         let mut cas = store.seen_version(&var.name);

@@ -1100,3 +1100,39 @@ fn raft_cluster_rotation_survives_or_fails_clearly_when_the_leader_dies() {
         "{rendered}"
     );
 }
+
+/// Versions made in the file since a migration reach the server also when the history is
+/// at its cap (the server's oldest versions are no longer the file's).
+#[test]
+fn versions_since_a_migration_at_the_history_cap_are_copied() {
+    let bao = Server::dev();
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    for _ in 0..6 {
+        s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    }
+    let migrate = |args: &[&str]| {
+        let mut cmd = s.command(args);
+        cmd.env("BAO_ADDR", &bao.addr).env("BAO_TOKEN", ROOT);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    migrate(&["migrate", "--to", VAULT]);
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    s.run(&["rotate", "REDIS_PASSWORD"]).ok();
+    let more = migrate(&["migrate", "--to", VAULT]);
+    assert!(
+        more.contains("copied REDIS_PASSWORD (2 versions)"),
+        "{more}"
+    );
+    assert_eq!(
+        envgen(&s, &bao.addr, ROOT, &["history", "REDIS_PASSWORD"]).ok(),
+        s.run(&["history", "REDIS_PASSWORD"]).ok(),
+        "{more}"
+    );
+}

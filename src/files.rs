@@ -200,6 +200,18 @@ pub fn is_temporary_of(name: &std::ffi::OsStr, path: &Path) -> bool {
             .all(u8::is_ascii_alphanumeric)
 }
 
+/// Whether `name` is a temporary file of an envgen before 2026-11-27, which named them
+/// `.envgen-XXXXXX.tmp` whatever their destination (ciphertext beside a vault).
+pub fn is_old_temporary(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.len() == ".envgen-".len() + TEMPORARY_RANDOM + ".tmp".len()
+        && name.starts_with(b".envgen-")
+        && name.ends_with(b".tmp")
+        && name[".envgen-".len()..name.len() - 4]
+            .iter()
+            .all(u8::is_ascii_alphanumeric)
+}
+
 fn sync_dir(dir: &Path, path: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -328,6 +340,17 @@ pub fn home_dir(home_env: Option<std::ffi::OsString>) -> Option<PathBuf> {
         })
 }
 
+/// How long a staging directory stays untouched before a run that could not lock the output
+/// directory takes it for a crash's leftover.
+pub const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn is_stale(meta: &fs::Metadata) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age >= STALE_STAGING)
+}
+
 /// The prefix of the staging directories [`Staging`] creates inside an output directory.
 pub const STAGING_PREFIX: &str = ".envgen-new-";
 
@@ -353,24 +376,38 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Creates `dir` (mode 0700) if needed, removes the staging directories a crash left in
-    /// it, and starts a new one.
-    pub fn begin(dir: &Path) -> Result<Staging> {
+    /// Creates `dir` (mode 0700) if needed, takes its lock (calling `waiting` first when
+    /// another run holds it), removes the staging directories a crash left in it, and
+    /// starts a new one.
+    ///
+    /// On a file system that cannot lock a directory (NFS without `local_lock`), runs do not
+    /// take turns, and only staging directories untouched for [`STALE_STAGING`] are removed:
+    /// a younger one may be another run's.
+    pub fn begin(dir: &Path, waiting: &mut dyn FnMut()) -> Result<Staging> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .map_err(|e| Error::io("create the directory", dir, e))?;
-        let lock = File::open(dir)
-            .and_then(|d| d.lock().map(|()| d))
-            .map_err(|e| Error::io("lock the directory", dir, e))?;
+        let lock = File::open(dir).map_err(|e| Error::io("open the directory", dir, e))?;
+        let locked = match lock.try_lock() {
+            Ok(()) => true,
+            Err(fs::TryLockError::WouldBlock) => {
+                waiting();
+                lock.lock()
+                    .map_err(|e| Error::io("lock the directory", dir, e))?;
+                true
+            }
+            Err(fs::TryLockError::Error(_)) => false,
+        };
         let entries = fs::read_dir(dir).map_err(|e| Error::io("read the directory", dir, e))?;
         for entry in entries.flatten() {
             let leftover = entry
                 .file_name()
                 .to_string_lossy()
                 .starts_with(STAGING_PREFIX)
-                && entry.file_type().is_ok_and(|t| t.is_dir());
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+                && (locked || entry.metadata().is_ok_and(|m| is_stale(&m)));
             if leftover {
                 let path = entry.path();
                 fs::remove_dir_all(&path)
@@ -544,13 +581,15 @@ mod tests {
     fn two_runs_into_one_directory_take_turns() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let mut first = Staging::begin(&out).unwrap();
+        let mut first = Staging::begin(&out, &mut || {}).unwrap();
         first.write("a", b"first", 0o600, None).unwrap();
         let (started, waiting) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             let second = scope.spawn(|| {
                 started.send(()).unwrap();
-                let mut second = Staging::begin(&out).unwrap();
+                let mut waited = false;
+                let mut second = Staging::begin(&out, &mut || waited = true).unwrap();
+                assert!(waited, "the waiting run was not told");
                 second.write("b", b"second", 0o600, None).unwrap();
                 second.publish().unwrap();
             });

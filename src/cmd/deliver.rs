@@ -361,7 +361,15 @@ pub(super) fn write_files<'a>(
     for (name, _) in pairs.clone() {
         check_replaceable(&dir.join(file_name(name)))?;
     }
-    let mut staging = Staging::begin(dir)?;
+    let mut staging = Staging::begin(dir, &mut || {
+        note(
+            err,
+            &format!(
+                "waiting for another envgen writing into {} to finish",
+                dir.display()
+            ),
+        )
+    })?;
     for (name, value) in pairs.clone() {
         let file = file_name(name);
         match &encrypt {

@@ -9,7 +9,7 @@ use std::fs::{self, File};
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::files::{is_temporary_of, lock_beside, parent_dir};
+use crate::files::{is_old_temporary, is_temporary_of, lock_beside, parent_dir};
 
 /// The files that make up one vault.
 #[derive(Clone, Debug)]
@@ -46,14 +46,18 @@ impl VaultFiles {
     /// vault and its recipients file: ciphertext and public keys, never plaintext); called
     /// with this vault's write lock held, when no other writer of these files is at work.
     /// Other vaults in the directory (other profiles, schemas) have their own lock, and
-    /// their temporaries are left alone.
+    /// their temporaries are left alone; those of an older envgen, named after no vault,
+    /// are removed too.
     fn remove_stale_temporaries(&self) {
         let Ok(entries) = fs::read_dir(parent_dir(&self.vault)) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if is_temporary_of(&name, &self.vault) || is_temporary_of(&name, &self.recipients) {
+            if is_temporary_of(&name, &self.vault)
+                || is_temporary_of(&name, &self.recipients)
+                || is_old_temporary(&name)
+            {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -90,6 +94,7 @@ mod tests {
             ".envgen-app.age.toolong7.tmp",
             ".envgen-pins.json.a1B2c3.tmp",
             "app.age",
+            ".envgen-Q7w8E9.tmp",
         ];
         for name in names {
             std::fs::write(dir.path().join(name), "x").unwrap();
@@ -102,7 +107,7 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, {
-            let mut kept = names[2..].to_vec();
+            let mut kept = names[2..names.len() - 1].to_vec();
             kept.sort();
             kept
         });

@@ -274,6 +274,15 @@ struct Sighting<'a> {
 mod tests {
     use super::*;
 
+    /// Another command recording, from the pins as they are now: a first use without
+    /// predecessors, or a write of this machine (deliberate) naming them.
+    fn elsewhere(path: &Path, vault: &Path, lineage: &str, generation: u64, chain: &[String]) {
+        let mut pins = Pins::load(path.to_path_buf()).unwrap();
+        let deliberate = !chain.is_empty();
+        pins.record(vault, lineage, generation, chain, deliberate)
+            .unwrap();
+    }
+
     #[test]
     fn first_use_then_known_then_refusals() {
         let dir = tempfile::tempdir().unwrap();
@@ -396,19 +405,13 @@ mod tests {
         let path = dir.path().join("pins.json");
         let vault = dir.path().join("v.age");
         let (old, new) = (lineage_hash("1"), lineage_hash("2"));
-        Pins::load(path.clone())
-            .unwrap()
-            .record(&vault, &old, 4, &[], false)
-            .unwrap();
+        elsewhere(&path, &vault, &old, 4, &[]);
         let mut reader = Pins::load(path.clone()).unwrap();
         assert_eq!(
             reader.check(&vault, &old, 5, &[], &[]).unwrap(),
             Seen::Known
         );
-        Pins::load(path.clone())
-            .unwrap()
-            .record(&vault, &new, 6, std::slice::from_ref(&old), true)
-            .unwrap();
+        elsewhere(&path, &vault, &new, 6, std::slice::from_ref(&old));
         assert!(matches!(
             reader.record(&vault, &old, 5, &[], false),
             Err(Error::VaultRetired { .. })
@@ -430,19 +433,13 @@ mod tests {
         let vault = dir.path().join("v.age");
         let (old, new) = (lineage_hash("1"), lineage_hash("2"));
         let chain = [old.clone()];
-        Pins::load(path.clone())
-            .unwrap()
-            .record(&vault, &old, 4, &[], false)
-            .unwrap();
+        elsewhere(&path, &vault, &old, 4, &[]);
         let mut reader = Pins::load(path.clone()).unwrap();
         assert_eq!(
             reader.check(&vault, &new, 5, &chain, &[]).unwrap(),
             Seen::Successor
         );
-        Pins::load(path.clone())
-            .unwrap()
-            .record(&vault, &new, 8, &chain, true)
-            .unwrap();
+        elsewhere(&path, &vault, &new, 8, &chain);
         assert!(!reader.record(&vault, &new, 5, &chain, false).unwrap());
         let pins = Pins::load(path).unwrap();
         assert_eq!(pins.generation(&vault, &new), Some(8));

@@ -177,10 +177,7 @@ fn init_killed_at_random_moments_leaves_no_vault_or_a_whole_one() {
 #[test]
 fn an_interrupted_removal_is_finished_by_the_advice_it_leaves() {
     for step in STEPS {
-        let s = Sandbox::new();
-        s.run(&["init"]).ok();
-        let other = s.run(&["keygen", "-o", "other.txt"]).ok();
-        s.run(&["recipients", "add", other.trim()]).ok();
+        let (s, other) = with_a_second_recipient();
         assert!(crash_at(&s, step, &["recipients", "remove", other.trim()]));
         let recipients = String::from_utf8(s.read("vault/alecia.recipients")).unwrap();
         assert!(!recipients.contains(other.trim()), "{step}: {recipients}");
@@ -190,13 +187,8 @@ fn an_interrupted_removal_is_finished_by_the_advice_it_leaves() {
         }
         s.run(&["rotate", "SEARXNG_SECRET", "--update-recipients"])
             .ok();
-        let opened = std::process::Command::new("age")
-            .args(["-d", "-i", "other.txt", "vault/alecia.age"])
-            .current_dir(s.dir.path())
-            .output()
-            .unwrap();
         assert!(
-            !opened.status.success(),
+            !second_key_opens(&s),
             "{step}: the removed key still opens the vault"
         );
         s.run(&["render"]).ok();
@@ -208,10 +200,7 @@ fn an_interrupted_removal_is_finished_by_the_advice_it_leaves() {
 /// key out.
 #[test]
 fn a_removal_whose_pin_update_fails_keeps_the_key_out() {
-    let s = Sandbox::new();
-    s.run(&["init"]).ok();
-    let other = s.run(&["keygen", "-o", "other.txt"]).ok();
-    s.run(&["recipients", "add", other.trim()]).ok();
+    let (s, other) = with_a_second_recipient();
     s.run(&["render"]).ok();
     let lock = s.path("home/.local/state/envgen/.pins.json.lock");
     let _ = std::fs::remove_file(&lock);
@@ -220,13 +209,32 @@ fn a_removal_whose_pin_update_fails_keeps_the_key_out() {
     std::fs::remove_dir(&lock).unwrap();
     s.run(&["rotate", "SEARXNG_SECRET", "--update-recipients"])
         .ok();
-    let opened = std::process::Command::new("age")
+    assert!(
+        !second_key_opens(&s),
+        "the removed key opens the vault again"
+    );
+}
+
+/// A vault of two recipients: the sandbox's identity and `other.txt`'s (returned).
+fn with_a_second_recipient() -> (Sandbox, String) {
+    let s = Sandbox::new();
+    s.run(&["init"]).ok();
+    let other = s
+        .run(&["keygen", "-o", "other.txt"])
+        .ok()
+        .trim()
+        .to_string();
+    s.run(&["recipients", "add", &other]).ok();
+    (s, other)
+}
+
+/// Whether the age CLI opens the vault with `other.txt`.
+fn second_key_opens(s: &Sandbox) -> bool {
+    std::process::Command::new("age")
         .args(["-d", "-i", "other.txt", "vault/alecia.age"])
         .current_dir(s.dir.path())
         .output()
-        .unwrap();
-    assert!(
-        !opened.status.success(),
-        "the removed key opens the vault again"
-    );
+        .unwrap()
+        .status
+        .success()
 }

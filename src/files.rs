@@ -195,25 +195,23 @@ fn temporary_prefix(path: &Path) -> std::ffi::OsString {
 
 /// Whether `name` (a file name) is one of [`write_atomic`]'s temporary files for `path`.
 pub fn is_temporary_of(name: &std::ffi::OsStr, path: &Path) -> bool {
-    let prefix = temporary_prefix(path);
-    let (name, prefix) = (name.as_encoded_bytes(), prefix.as_encoded_bytes());
-    name.len() == prefix.len() + TEMPORARY_RANDOM + ".tmp".len()
-        && name.starts_with(prefix)
-        && name.ends_with(b".tmp")
-        && name[prefix.len()..name.len() - 4]
-            .iter()
-            .all(u8::is_ascii_alphanumeric)
+    is_temporary(name, temporary_prefix(path).as_encoded_bytes())
 }
 
 /// Whether `name` is a temporary file of an envgen before 2026-11-27, which named them
 /// `.envgen-` and six random characters then `.tmp`, whatever their destination (ciphertext
 /// beside a vault).
 pub fn is_old_temporary(name: &std::ffi::OsStr) -> bool {
+    is_temporary(name, b".envgen-")
+}
+
+/// Whether `name` is `prefix`, [`TEMPORARY_RANDOM`] letters or digits, then `.tmp`.
+fn is_temporary(name: &std::ffi::OsStr, prefix: &[u8]) -> bool {
     let name = name.as_encoded_bytes();
-    name.len() == ".envgen-".len() + TEMPORARY_RANDOM + ".tmp".len()
-        && name.starts_with(b".envgen-")
+    name.len() == prefix.len() + TEMPORARY_RANDOM + ".tmp".len()
+        && name.starts_with(prefix)
         && name.ends_with(b".tmp")
-        && name[".envgen-".len()..name.len() - 4]
+        && name[prefix.len()..name.len() - 4]
             .iter()
             .all(u8::is_ascii_alphanumeric)
 }

@@ -317,13 +317,16 @@ impl Context {
     /// Writes `vault` to `files` (this context's, or another vault a command writes into)
     /// and pins its new generation; see [`Context::save`].
     pub(super) fn save_file(&self, files: &VaultFiles, vault: &mut Vault) -> Result<()> {
-        if let Some(seen) = self.pins()?.generation(&files.vault, &vault.lineage_hash()) {
+        // Loaded once: the record reads the file again under its lock before it writes.
+        let mut pins = self.pins()?;
+        let lineage = vault.lineage_hash();
+        if let Some(seen) = pins.generation(&files.vault, &lineage) {
             vault.generation = vault.generation.max(seen);
         }
         vault.save(files)?;
-        self.pins()?.record(
+        pins.record(
             &files.vault,
-            &vault.lineage_hash(),
+            &lineage,
             vault.generation,
             &vault.predecessor_hashes(),
             true,

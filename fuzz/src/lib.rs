@@ -21,12 +21,38 @@ fn max_lines(text: &str) -> usize {
 }
 
 /// The schema TOML: `Schema::parse`, and the message of any error.
+///
+/// Then the slice `get` reads, for the first name the text spells `name = "..."`: whenever
+/// the full parse succeeds, it succeeds too and holds each of its variables as the full parse
+/// does.
 pub fn schema(data: &[u8]) {
+    use envgen::schema::Schema;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(e) = envgen::schema::Schema::parse(text, Path::new("fuzz.toml")) {
+    let path = Path::new("fuzz.toml");
+    let full = Schema::parse(text, path);
+    if let Err(e) = &full {
         let _ = e.to_string();
+    }
+    let wanted = text
+        .split("name = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("A");
+    let sliced = Schema::parse_slice(text, path, wanted);
+    match (&full, &sliced) {
+        (Ok(full), Ok(sliced)) => {
+            for v in sliced.variables() {
+                let same = full.position(&v.name).map(|i| &full.variables()[i]);
+                assert_eq!(same.map(|f| format!("{f:?}")), Some(format!("{v:?}")));
+            }
+        }
+        (Ok(_), Err(e)) => panic!("the full parse succeeds, the slice fails: {e}"),
+        (Err(_), Err(e)) => {
+            let _ = e.to_string();
+        }
+        (Err(_), Ok(_)) => {}
     }
 }
 

@@ -72,7 +72,11 @@ impl Context {
             Command::Render(_) | Command::Exec(_) | Command::Get(_) => Detail::Values,
             _ => Detail::Full,
         };
-        let mut schema = Schema::load_for(&schema_path, detail)?;
+        let mut schema = match &cli.command {
+            // One value: the schema as far as that value needs it.
+            Command::Get(args) => Schema::load_slice(&schema_path, &args.name, detail)?,
+            _ => Schema::load_for(&schema_path, detail)?,
+        };
         if let Some(profile) = cli.global.profile.as_ref().or(env.profile.as_ref()) {
             schema.select_profile(profile)?;
         }

@@ -106,6 +106,80 @@ pub(super) fn split_lines(text: &str) -> Option<Vec<Chunk>> {
     Some(chunks)
 }
 
+/// Whether every multi-line string (`"""`, `'''`) of the text ends on the line it starts on.
+/// Then each `[[variable]]` line [`split_lines`] cuts at is a header in any schema TOML
+/// accepts (outside strings, such a line is valid TOML only as a header), so its pieces can be
+/// trusted without parsing all of them, as [`super::validate::parse_slice`] does.
+///
+/// Only the lines holding three quotes in a row are lexed, each on its own: a line without
+/// them cannot open a multi-line string, so each line lexed starts outside one.
+pub(super) fn strings_stay_on_their_lines(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let newlines = newlines();
+    let mut at = 0;
+    while at + 3 <= bytes.len() {
+        // Three quotes in a row at `at`? The third byte decides first: most bytes are not
+        // quotes, and then no run of three starts at `at`, `at + 1` or `at + 2`.
+        let quote = bytes[at + 2];
+        if quote != b'"' && quote != b'\'' {
+            at += 3;
+            continue;
+        }
+        if bytes[at] != quote || bytes[at + 1] != quote {
+            at += 1;
+            continue;
+        }
+        let start = newlines.rfind(&bytes[..at]).map_or(0, |i| i + 1);
+        let end = newlines
+            .find(&bytes[at..])
+            .map_or(text.len(), |i| at + i + 1);
+        let line = &text[start..end];
+        // A multi-line string left open runs to the end of what is lexed, its newline too.
+        let open = Source::new(line).lex().any(|t| {
+            matches!(
+                t.kind(),
+                TokenKind::MlBasicString | TokenKind::MlLiteralString
+            ) && t.span().end() == line.len()
+                && line.ends_with('\n')
+        });
+        if open {
+            return false;
+        }
+        at = end;
+    }
+    true
+}
+
+/// The name a `[[variable]]` piece gives its variable, read without parsing the piece: the
+/// first line after the header that is neither blank nor a comment, when it is exactly
+/// `name = "NAME"` (or `'NAME'`) with NAME of ASCII letters, digits and `_`; `None` for
+/// anything else. In a piece TOML accepts, that line is a key of the variable's own table:
+/// nothing before it can open a string, array or table that it would be part of.
+pub(super) fn peek_name(piece: &str) -> Option<&str> {
+    let line = piece
+        .split('\n')
+        .skip(1)
+        .map(|l| l.trim_matches([' ', '\t', '\r']))
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let value = line
+        .strip_prefix("name")?
+        .trim_start_matches([' ', '\t'])
+        .strip_prefix('=')?
+        .trim_start_matches([' ', '\t']);
+    let quote = *value.as_bytes().first()?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let rest = &value[1..];
+    let end = rest.bytes().position(|b| b == quote)?;
+    let (name, after) = (
+        &rest[..end],
+        rest[end + 1..].trim_start_matches([' ', '\t']),
+    );
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (plain && (after.is_empty() || after.starts_with('#'))).then_some(name)
+}
+
 /// Splits schema text at its `[[variable]]` headers, in file order, whatever its size.
 ///
 /// Small schemas are split too. Parsed whole, the 28-variable stack (16 KiB) made `toml`
@@ -379,6 +453,25 @@ mod tests {
                 // The other tables come before the first variable in both.
                 let first = exact.iter().find(|c| c.part == Part::Variable).map_or(text.len(), |c| c.range.start);
                 proptest::prop_assert_eq!(&fast[0].range, &(0..first));
+            }
+        }
+
+        /// When the check passes, lexing the whole text finds no multi-line string that
+        /// goes on past its line.
+        #[test]
+        fn strings_said_to_stay_on_their_lines_do(
+            fragments in proptest::collection::vec(proptest::sample::select(vec![
+                "\"\"\"", "'\'\'", "\"", "'", "\\", "a", " ", "=", "#", "[", "\n", "\r\n",
+            ]), 0..40),
+        ) {
+            let text = fragments.concat();
+            if strings_stay_on_their_lines(&text) {
+                for t in Source::new(&text).lex() {
+                    if matches!(t.kind(), TokenKind::MlBasicString | TokenKind::MlLiteralString) {
+                        let raw = &text[t.span().start()..t.span().end()];
+                        proptest::prop_assert!(!raw.contains('\n'), "{raw:?} in {text:?}");
+                    }
+                }
             }
         }
 

@@ -4,7 +4,8 @@
 //! `[[variable]]` table per variable, in the order the `.env` lists them. Loading it checks
 //! everything that can be checked before a value exists (encodings, lengths, alphabets,
 //! patterns, template references, cycles) and reports the first problem with the file, line
-//! and column, the variable, and what to do: a bad schema never reaches the vault.
+//! and column, the variable, and what to do: a bad schema never reaches the vault. `get`
+//! loads only the part its value needs ([`Schema::load_slice`]).
 //!
 //! `[profile.NAME]` tables give other defaults to fixed variables for one environment
 //! (`staging`, `production`); `--profile NAME` selects one and its own vault
@@ -197,6 +198,20 @@ impl Kind {
         )
     }
 
+    /// The variables the value is computed from, by name: a template's references, a
+    /// token's signing secret.
+    pub fn reads(&self) -> impl Iterator<Item = &str> {
+        let (template, signer) = match self {
+            Kind::Derived(template) => (Some(template), None),
+            Kind::Jwt(token) => (None, Some(token.secret.as_str())),
+            _ => (None, None),
+        };
+        template
+            .into_iter()
+            .flat_map(|t| t.references().map(|r| r.name))
+            .chain(signer)
+    }
+
     /// The generator of a secret or of a hashed variable's plaintext.
     pub fn generator(&self) -> Option<&Generator> {
         match self {
@@ -230,11 +245,23 @@ impl Schema {
 
     /// Reads and validates the schema at `path`, keeping `detail`.
     pub fn load_for(path: &Path, detail: Detail) -> Result<Schema> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::SchemaRead {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read(path)?;
         validate::parse(&text, path, detail)
+    }
+
+    /// Reads the schema at `path` for reading variable `name` alone: the `[schema]` and
+    /// `[profile.*]` tables, `name` and the variables it is computed from are validated; the
+    /// other variables are only found by name. Whenever a full parse succeeds, this gives the
+    /// same variables; otherwise it may still succeed when the fault lies in a variable
+    /// `name` does not read. An unknown `name` gives the full schema (and `require` says so).
+    pub fn load_slice(path: &Path, name: &str, detail: Detail) -> Result<Schema> {
+        let text = read(path)?;
+        validate::parse_slice(&text, path, detail, name)
+    }
+
+    /// [`Schema::load_slice`] on schema text; `path` is used in error messages.
+    pub fn parse_slice(text: &str, path: &Path, name: &str) -> Result<Schema> {
+        validate::parse_slice(text, path, Detail::Full, name)
     }
 
     /// Validates schema text; `path` is used in error messages.
@@ -308,6 +335,14 @@ impl Schema {
             .filter(|&i| self.variables[i].kind.is_stored())
             .collect()
     }
+}
+
+/// The text of the schema file at `path`.
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::SchemaRead {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

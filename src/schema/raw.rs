@@ -16,8 +16,11 @@ pub(super) struct RawSchema {
     pub(super) variable: Vec<RawVariable>,
     /// `[profile.NAME]` tables: variable name to that profile's default.
     #[serde(default)]
-    pub(super) profile: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub(super) profile: RawProfiles,
 }
+
+/// `[profile.NAME]` tables: per profile, variable name to that profile's default.
+pub(super) type RawProfiles = BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

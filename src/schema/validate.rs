@@ -3,6 +3,9 @@
 
 mod fields;
 mod position;
+mod slice;
+
+pub(super) use slice::parse_slice;
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -14,7 +17,7 @@ use toml::Spanned;
 
 use super::chunks::{self, Chunk, Part};
 use super::graph::Graph;
-use super::raw::{RawHeader, RawVariable};
+use super::raw::{RawHeader, RawProfiles, RawVariable};
 use super::template::{Template, is_variable_name};
 use super::{ByName, DEFAULT_HISTORY, Detail, Fixed, Input, Kind, Schema, Variable};
 use crate::error::Result;
@@ -93,64 +96,8 @@ pub(super) fn parse(text: &str, path: &Path, detail: Detail) -> Result<Schema> {
 fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> Result<Schema> {
     let cursor = Cell::new((0, 1));
     let ctx = Ctx::new(text, path, &cursor);
-    // The tables other than variables first: `[schema]` sets what variables need (history).
-    let mut header: Option<(Ctx, RawHeader)> = None;
-    let mut inline = Vec::new();
-    let mut profile_tables = Vec::new();
-    for chunk in chunks.iter().filter(|c| c.part == Part::Other) {
-        let at = ctx.at(chunk.range.start);
-        let raw = at.toml(&text[chunk.range.clone()])?;
-        if let Some(h) = raw.schema {
-            if header.is_some() {
-                return Err(at.error(
-                    0..0,
-                    None,
-                    "`[schema]` is defined twice".into(),
-                    "keep one `[schema]` table",
-                ));
-            }
-            header = Some((at, h));
-        }
-        inline.extend(raw.variable.into_iter().map(|v| (at, v)));
-        if !raw.profile.is_empty() {
-            profile_tables.push((at, raw.profile));
-        }
-    }
-    // `variable = [...]` and `[[variable]]` tables cannot both define the array: TOML refuses
-    // to extend an inline array, and so does a parse of the whole file.
-    if !inline.is_empty()
-        && let Some(table) = chunks.iter().find(|c| c.part == Part::Variable)
-    {
-        return Err(ctx.at(table.range.start).error(
-            0..0,
-            None,
-            "`[[variable]]` after `variable = [...]`: an inline array cannot be extended".into(),
-            "write every variable as a `[[variable]]` table",
-        ));
-    }
-    let Some((header_ctx, header)) = header else {
-        return Err(ctx.error(0..0, None, "missing field `schema`".into(), TOML_HINT));
-    };
-    let name = header.name;
-    if name.get_ref().is_empty()
-        || !name
-            .get_ref()
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-    {
-        return Err(header_ctx.error(
-            name.span(),
-            None,
-            "the schema name must be lowercase letters, digits, `-` or `_`".into(),
-            "it names the vault file (vault/<name>.age); pick e.g. `alecia`",
-        ));
-    }
-
-    let history = match &header.history {
-        None => DEFAULT_HISTORY,
-        Some(h) => header_ctx.history_bound(h)?,
-    };
-    let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + inline.len();
+    let others = Others::read(&ctx, text, &chunks)?;
+    let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + others.inline.len();
     let mut variables = Vec::with_capacity(count);
     let mut templates = Vec::with_capacity(count);
     let pieces = chunks.iter().filter(|c| c.part == Part::Variable).map(|c| {
@@ -159,13 +106,14 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
             .map(|raw| (at, raw.variable))
     });
     let inline = std::iter::once(Ok((ctx, Vec::new())))
-        .chain(inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
+        .chain(others.inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
     // Variables read by the same services share one list.
     let mut service_lists = HashSet::new();
     for piece in inline.chain(pieces) {
         let (at, raw_variables) = piece?;
         for rv in raw_variables {
-            let (mut variable, template_span) = at.variable(rv, history, &mut service_lists)?;
+            let (mut variable, template_span) =
+                at.variable(rv, others.history, &mut service_lists)?;
             if detail == Detail::Values {
                 variable.rotation.forget_texts();
             }
@@ -177,6 +125,117 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
     // the graph are built, when a large schema's memory peaks.
     drop(chunks);
     drop(service_lists);
+    assemble(
+        &ctx,
+        path,
+        others.header,
+        variables,
+        templates,
+        others.profiles,
+    )
+}
+
+/// The tables other than variables: `[schema]`, `[profile.*]`, and variables written as an
+/// inline array (`variable = [...]`).
+struct Others<'a> {
+    header: Header,
+    /// `[schema] history`, or the default: what each variable keeps unless it says.
+    history: usize,
+    inline: Vec<(Ctx<'a>, RawVariable)>,
+    profiles: Vec<(Ctx<'a>, RawProfiles)>,
+}
+
+/// The `[schema]` table, validated.
+struct Header {
+    name: String,
+    description: String,
+    host_identity: Option<std::path::PathBuf>,
+}
+
+impl<'a> Others<'a> {
+    /// Reads and checks the pieces of `chunks` that are not variables. They come first: the
+    /// `[schema]` table sets what variables need (their history).
+    fn read(ctx: &Ctx<'a>, text: &str, chunks: &[Chunk]) -> Result<Others<'a>> {
+        let mut header: Option<(Ctx, RawHeader)> = None;
+        let mut inline = Vec::new();
+        let mut profile_tables = Vec::new();
+        for chunk in chunks.iter().filter(|c| c.part == Part::Other) {
+            let at = ctx.at(chunk.range.start);
+            let raw = at.toml(&text[chunk.range.clone()])?;
+            if let Some(h) = raw.schema {
+                if header.is_some() {
+                    return Err(at.error(
+                        0..0,
+                        None,
+                        "`[schema]` is defined twice".into(),
+                        "keep one `[schema]` table",
+                    ));
+                }
+                header = Some((at, h));
+            }
+            inline.extend(raw.variable.into_iter().map(|v| (at, v)));
+            if !raw.profile.is_empty() {
+                profile_tables.push((at, raw.profile));
+            }
+        }
+        // `variable = [...]` and `[[variable]]` tables cannot both define the array: TOML refuses
+        // to extend an inline array, and so does a parse of the whole file.
+        if !inline.is_empty()
+            && let Some(table) = chunks.iter().find(|c| c.part == Part::Variable)
+        {
+            return Err(ctx.at(table.range.start).error(
+                0..0,
+                None,
+                "`[[variable]]` after `variable = [...]`: an inline array cannot be extended"
+                    .into(),
+                "write every variable as a `[[variable]]` table",
+            ));
+        }
+        let Some((header_ctx, header)) = header else {
+            return Err(ctx.error(0..0, None, "missing field `schema`".into(), TOML_HINT));
+        };
+        let name = header.name;
+        if name.get_ref().is_empty()
+            || !name
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(header_ctx.error(
+                name.span(),
+                None,
+                "the schema name must be lowercase letters, digits, `-` or `_`".into(),
+                "it names the vault file (vault/<name>.age); pick e.g. `alecia`",
+            ));
+        }
+
+        let history = match &header.history {
+            None => DEFAULT_HISTORY,
+            Some(h) => header_ctx.history_bound(h)?,
+        };
+        Ok(Others {
+            header: Header {
+                name: name.into_inner(),
+                description: header.description,
+                host_identity: header.host_identity,
+            },
+            history,
+            inline,
+            profiles: profile_tables,
+        })
+    }
+}
+
+/// Builds the schema from its validated variables (with the span of each one's template):
+/// the index by name, references between variables and their order, and the profiles.
+fn assemble(
+    ctx: &Ctx,
+    path: &Path,
+    header: Header,
+    mut variables: Vec<Variable>,
+    templates: Vec<Range<usize>>,
+    profile_tables: Vec<(Ctx, RawProfiles)>,
+) -> Result<Schema> {
     let index = ByName::new(&variables).map_err(|(first, second)| {
         let (first, second) = (&variables[first], &variables[second]);
         ctx.error_at_line(
@@ -294,7 +353,7 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
         }
     }
     Ok(Schema {
-        name: name.into_inner(),
+        name: header.name,
         description: header.description,
         host_identity: header.host_identity,
         path: path.to_path_buf(),

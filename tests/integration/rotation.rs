@@ -755,3 +755,52 @@ fn every_change_records_the_public_key_of_who_made_it() {
         "{user:?} {redis:?}"
     );
 }
+
+/// Issue 11: `get` validates the part of the schema its value needs (the `[schema]` table,
+/// the variable and what it is computed from) and finds the others by name only. A fault in
+/// another variable is left to the commands that read it; names that change how programs
+/// run are still warned about, as by every command.
+#[test]
+fn get_reads_the_part_of_the_schema_its_value_needs() {
+    let s = initialized();
+    let password = s.run(&["get", "REDIS_PASSWORD"]).ok();
+    let url = s.run(&["get", "REDIS_URL"]).ok();
+    let schema = String::from_utf8(s.read("schema/alecia.toml")).unwrap();
+    s.write(
+        "schema/alecia.toml",
+        &format!(
+            "{schema}\n[[variable]]\nname = \"EXTRA\"\nkind = \"secret\"\nencoding = \"hax\"\nbytes = 32\ndescription = \"d\"\nservices = [\"s\"]\n"
+        ),
+    );
+    assert_eq!(s.run(&["get", "REDIS_PASSWORD"]).ok(), password);
+    assert_eq!(s.run(&["get", "REDIS_URL"]).ok(), url);
+    let render = s.run(&["render"]).fails();
+    assert!(render.contains("variable EXTRA"), "{render}");
+    assert_eq!(s.run(&["get", "EXTRA"]).fails(), render);
+    // A fault in the variable itself, or in what it reads, is the full parse's error.
+    let broken = schema.replacen(
+        "name = \"REDIS_PASSWORD\"\nkind = \"secret\"\nencoding = \"hex\"",
+        "name = \"REDIS_PASSWORD\"\nkind = \"secret\"\nencoding = \"hax\"",
+        1,
+    );
+    assert_ne!(broken, schema);
+    s.write("schema/alecia.toml", &broken);
+    let render = s.run(&["render"]).fails();
+    assert!(render.contains("variable REDIS_PASSWORD"), "{render}");
+    assert_eq!(s.run(&["get", "REDIS_URL"]).fails(), render);
+    // A dangerous name anywhere: the same warning as `render` gives.
+    s.write(
+        "schema/alecia.toml",
+        &format!(
+            "{schema}\n[[variable]]\nname = \"LD_PRELOAD\"\nkind = \"fixed\"\ndefault = \"x\"\nallow_dangerous_name = true\ndescription = \"d\"\nservices = [\"s\"]\n"
+        ),
+    );
+    let out = s.run(&["get", "REDIS_PASSWORD"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("variable LD_PRELOAD has a name that changes how programs run"),
+        "{}",
+        out.stderr
+    );
+}

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::generate::{Alphabet, CharClass, Encoding, Generator};
 use crate::jwt::{self, Jwt};
 use crate::keypair::{self, KeyPair};
-use crate::schema::raw::RawVariable;
+use crate::schema::raw::{RawProfiles, RawVariable};
 use crate::schema::rotation::{Impact, Rotation, Strategy};
 use crate::schema::rules::{Rules, ValueType};
 use crate::schema::{ByName, Kind, MAX_COUNT, MAX_HISTORY, MAX_LENGTH, Variable};
@@ -307,7 +307,7 @@ impl Ctx<'_> {
     /// The `[profile.NAME]` tables: each names fixed variables and gives them a default.
     pub(super) fn profiles(
         &self,
-        raw: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
+        raw: RawProfiles,
         variables: &[Variable],
         index: &ByName,
     ) -> Result<BTreeMap<String, Vec<(usize, String)>>> {

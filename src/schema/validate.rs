@@ -96,8 +96,9 @@ pub(super) fn parse(text: &str, path: &Path, detail: Detail) -> Result<Schema> {
 fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> Result<Schema> {
     let cursor = Cell::new((0, 1));
     let ctx = Ctx::new(text, path, &cursor);
-    let others = Others::read(&ctx, text, &chunks)?;
-    let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + others.inline.len();
+    let mut others = Others::read(&ctx, text, &chunks)?;
+    let inline = std::mem::take(&mut others.inline);
+    let count = chunks.iter().filter(|c| c.part == Part::Variable).count() + inline.len();
     let mut variables = Vec::with_capacity(count);
     let mut templates = Vec::with_capacity(count);
     let pieces = chunks.iter().filter(|c| c.part == Part::Variable).map(|c| {
@@ -106,7 +107,7 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
             .map(|raw| (at, raw.variable))
     });
     let inline = std::iter::once(Ok((ctx, Vec::new())))
-        .chain(others.inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
+        .chain(inline.into_iter().map(|(at, v)| Ok((at, vec![v]))));
     // Variables read by the same services share one list.
     let mut service_lists = HashSet::new();
     for piece in inline.chain(pieces) {
@@ -125,14 +126,7 @@ fn parse_chunks(text: &str, path: &Path, detail: Detail, chunks: Vec<Chunk>) -> 
     // the graph are built, when a large schema's memory peaks.
     drop(chunks);
     drop(service_lists);
-    assemble(
-        &ctx,
-        path,
-        others.header,
-        variables,
-        templates,
-        others.profiles,
-    )
+    assemble(&ctx, path, others, variables, templates)
 }
 
 /// The tables other than variables: `[schema]`, `[profile.*]`, and variables written as an
@@ -226,16 +220,21 @@ impl<'a> Others<'a> {
     }
 }
 
-/// Builds the schema from its validated variables (with the span of each one's template):
-/// the index by name, references between variables and their order, and the profiles.
+/// Builds the schema from its validated variables (with the span of each one's template) and
+/// the other tables: the index by name, references between variables and their order, and the
+/// profiles.
 fn assemble(
     ctx: &Ctx,
     path: &Path,
-    header: Header,
+    others: Others,
     mut variables: Vec<Variable>,
     templates: Vec<Range<usize>>,
-    profile_tables: Vec<(Ctx, RawProfiles)>,
 ) -> Result<Schema> {
+    let Others {
+        header,
+        profiles: profile_tables,
+        ..
+    } = others;
     let index = ByName::new(&variables).map_err(|(first, second)| {
         let (first, second) = (&variables[first], &variables[second]);
         ctx.error_at_line(

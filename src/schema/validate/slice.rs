@@ -101,15 +101,7 @@ fn slice(text: &str, path: &Path, detail: Detail, wanted: &str) -> Option<Schema
         }
     }
     let (variables, templates) = read.into_values().unzip();
-    assemble(
-        &ctx,
-        path,
-        others.header,
-        variables,
-        templates,
-        others.profiles,
-    )
-    .ok()
+    assemble(&ctx, path, others, variables, templates).ok()
 }
 
 #[cfg(test)]
@@ -149,18 +141,22 @@ mod tests {
         out
     }
 
+    /// The names of variable `index` of `schema` and of those it is computed from.
+    fn reads(schema: &Schema, index: usize) -> HashSet<String> {
+        let needed = schema.closure(&[index]);
+        (schema.variables().iter())
+            .zip(&needed)
+            .filter(|(_, n)| **n)
+            .map(|(v, _)| v.name.clone())
+            .collect()
+    }
+
     /// Checks that the slice of `text` for `name` is taken without a full parse, and that it
     /// holds exactly what the full parse holds for `name` and what it reads.
     fn sliced_like_the_full_parse(text: &str, name: &str) -> Schema {
         let full = parse(text, path(), Detail::Full).expect("the full parse succeeds");
         let sliced = slice(text, path(), Detail::Full, name).expect("a slice, not a full parse");
-        let wanted = full.require(name).unwrap();
-        let needed = full.closure(&[wanted]);
-        let names: HashSet<String> = (full.variables().iter())
-            .zip(&needed)
-            .filter(|(_, n)| **n)
-            .map(|(v, _)| v.name.clone())
-            .collect();
+        let names = reads(&full, full.require(name).unwrap());
         assert_eq!(described(&sliced, None), described(&full, Some(&names)));
         sliced
     }
@@ -384,12 +380,7 @@ mod tests {
             match (&full, &sliced) {
                 (Ok(full), Ok(sliced)) => match full.position(wanted) {
                     Some(i) => {
-                        let needed = full.closure(&[i]);
-                        let names: HashSet<String> = (full.variables().iter())
-                            .zip(&needed)
-                            .filter(|(_, n)| **n)
-                            .map(|(v, _)| v.name.clone())
-                            .collect();
+                        let names = reads(full, i);
                         // The slice, or the whole schema when only a full parse could tell.
                         let got = described(sliced, None);
                         proptest::prop_assert!(got == described(full, Some(&names)) || got == described(full, None));

@@ -361,9 +361,47 @@ mod tests {
         })
     }
 
+    /// What the properties check: whenever the full parse succeeds, the slice (taken or not)
+    /// holds what it holds for `wanted`, or the whole schema; when both fail, with the same
+    /// error; when only the slice succeeds, it reads `wanted` and the full parse's error is
+    /// about none of its variables.
+    fn agrees(
+        text: &str,
+        wanted: &str,
+        full: &Result<Schema>,
+        sliced: &Result<Schema>,
+    ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+        match (full, sliced) {
+            (Ok(full), Ok(sliced)) => {
+                let got = described(sliced, None);
+                let whole = described(full, None);
+                match full.position(wanted) {
+                    Some(i) => proptest::prop_assert!(
+                        got == described(full, Some(&reads(full, i))) || got == whole,
+                        "{text:?}"
+                    ),
+                    None => proptest::prop_assert_eq!(got, whole, "{:?}", text),
+                }
+            }
+            (Ok(_), Err(e)) => proptest::prop_assert!(false, "the slice failed: {e} {text:?}"),
+            (Err(full), Err(sliced)) => {
+                proptest::prop_assert_eq!(full.to_string(), sliced.to_string())
+            }
+            (Err(full), Ok(sliced)) => {
+                let message = full.to_string();
+                for v in sliced.variables() {
+                    let about = format!("variable {}:", v.name);
+                    proptest::prop_assert!(!message.contains(&about), "{message} {text:?}");
+                }
+                proptest::prop_assert!(sliced.position(wanted).is_some());
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
-        /// Whenever the full parse succeeds, the slice (taken or not) holds what it holds for
-        /// the name; whenever it fails, the slice fails alike or holds a valid schema.
+        /// See [`agrees`]; on plain text (names first, no multi-line strings, no dangerous
+        /// names) the slice is taken whenever the full parse finds the name.
         #[test]
         fn slices_agree_with_the_full_parse(
             pieces in proptest::collection::vec(piece(), 0..6),
@@ -377,24 +415,93 @@ mod tests {
             if plain && full.as_ref().is_ok_and(|f| f.position(wanted).is_some()) {
                 proptest::prop_assert!(slice(&text, path(), Detail::Full, wanted).is_some());
             }
-            match (&full, &sliced) {
-                (Ok(full), Ok(sliced)) => match full.position(wanted) {
-                    Some(i) => {
-                        let names = reads(full, i);
-                        // The slice, or the whole schema when only a full parse could tell.
-                        let got = described(sliced, None);
-                        proptest::prop_assert!(got == described(full, Some(&names)) || got == described(full, None));
-                    }
-                    None => proptest::prop_assert_eq!(described(sliced, None), described(full, None)),
-                },
-                (Ok(_), Err(e)) => proptest::prop_assert!(false, "the slice failed: {e}"),
-                (Err(full), Err(sliced)) => proptest::prop_assert_eq!(full.to_string(), sliced.to_string()),
-                (Err(_), Ok(sliced)) => {
-                    // The fault lies outside: the slice reads `wanted` and is itself valid.
-                    proptest::prop_assert!(sliced.position(wanted).is_some());
-                    let again = described(sliced, None);
-                    proptest::prop_assert!(!again.is_empty());
-                }
+            agrees(&text, wanted, &full, &sliced)?;
+        }
+    }
+
+    /// Rougher pieces: strings of every quoting opened and closed anywhere, headers in other
+    /// spellings, stray tables, multi-line inline tables, comments before the name.
+    fn rough_piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let name = proptest::sample::select(vec!["A", "B", "C", "D"]);
+        let q = proptest::sample::select(vec!["\"\"\"", "'''", "\"", "'"]);
+        (name.clone(), name, 0..22usize, q.clone(), q).prop_map(|(n, o, shape, q1, q2)| match shape {
+            0 => var(&format!("name = \"{n}\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16")),
+            1 => var(&format!("name = \"{n}\"\nkind = \"derived\"\ntemplate = \"${{{o}}}\"")),
+            2 => var(&format!("name = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"")),
+            3 => var(&format!("name = \"{n}\"\nkind = \"jwt\"\nsecret = \"{o}\"")),
+            4 => format!("[profile.p]\n{n} = \"y\"\n"),
+            5 => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"\nservices = [\"s\"]\ndescription = {q1}\n[[variable]]\nname = \"{o}\"\n{q2}\n"),
+            6 => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"\nservices = [\"s\"]\ndescription = {q1}d{q2}\n"),
+            7 => format!("description = {q1}\n"),
+            8 => format!("x = {q2}\n[[variable]]\n"),
+            9 => "[schema]\nname = \"t\"\n".to_string(),
+            10 => "# [[variable]]\n".to_string(),
+            11 => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16\ndescription = \"d\"\nservices = [\"s\"]\n[variable.rotation]\nimpact = \"free\"\n"),
+            12 => "[variable.rotation]\nimpact = \"free\"\n".to_string(),
+            13 => format!("\n[[ variable ]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n"),
+            14 => format!("\n[[variable]]\n# c\n\nname = '{n}' # c\nkind = \"fixed\"\ndefault = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n"),
+            15 => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"\nservices = [\n\"s\",\n]\ndescription = \"\"\"a\\\n\"\"\"\n"),
+            16 => "[profile.q]\n".to_string(),
+            17 => format!("claims = {{\n{n} = 1,\n}}\n"),
+            18 => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"jwt\"\nsecret = \"{o}\"\ndescription = \"d\"\nservices = [\"s\"]\nclaims = {{\n  role = {q1}anon{q1},\n}}\n"),
+            19 => format!("\n[[\"variable\"]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = \"x\"\ndescription = \"d\"\nservices = [\"s\"]\n"),
+            20 => format!("{q1}{q2}\n"),
+            _ => format!("\n[[variable]]\nname = \"{n}\"\nkind = \"fixed\"\ndefault = {q1}x\n{q1}\ndescription = \"d\"\nservices = [\"s\"]\n"),
+        })
+    }
+
+    proptest::proptest! {
+        /// The same agreement on rougher text, CRLF and a missing or late `[schema]` included;
+        /// where only the slice succeeds, the full parse's error is about no variable of it.
+        #[test]
+        fn slices_agree_with_the_full_parse_on_rough_text(
+            head_first in proptest::bool::ANY,
+            crlf in proptest::bool::ANY,
+            pieces in proptest::collection::vec(rough_piece(), 0..7),
+            wanted in proptest::sample::select(vec!["A", "B", "C", "D"]),
+        ) {
+            let mut text = if head_first { format!("{HEAD}{}", pieces.concat()) } else { pieces.concat() };
+            if crlf { text = text.replace('\n', "\r\n"); }
+            let full = parse(&text, path(), Detail::Full);
+            let sliced = parse_slice(&text, path(), Detail::Full, wanted);
+            agrees(&text, wanted, &full, &sliced)?;
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn slicing_never_panics(
+            fragments in proptest::collection::vec(proptest::sample::select(vec![
+                "\"\"\"", "'''", "\"", "'", "\\", "é", "A", " ", "=", "#", "[", "]", "[[variable]]", "name = \"A\"", "\n", "\r\n", "\r", "\u{feff}", "[variable.x]", "kind", "[schema]",
+            ]), 0..60),
+            wanted in proptest::sample::select(vec!["A", "", "é"]),
+        ) {
+            let text = fragments.concat();
+            let _ = chunks::strings_stay_on_their_lines(&text);
+            for c in chunks::split(&text) { let _ = chunks::peek_name(&text[c.range]); }
+            let _ = slice(&text, path(), Detail::Full, wanted);
+            let _ = parse_slice(&text, path(), Detail::Values, wanted);
+        }
+    }
+
+    /// A byte order mark, tables after the variables, CRLF, and headers inside `""""` and
+    /// `'''` strings.
+    #[test]
+    fn odd_texts_are_sliced_like_the_full_parse() {
+        let a = var("name = \"A\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16");
+        let b = "\n[[variable]]\nname = \"B\"\nkind = \"derived\"\ntemplate = \"${A}\"\ndescription = \"\"\"\"x\n[[variable]]\nname = \"A\"\n\"\"\"\"\"\nservices = [\"s\"]\n";
+        let cases = [
+            format!("\u{feff}{HEAD}{a}{b}"),
+            format!("{a}{b}\n[profile.p]\n[schema]\nname = \"t\"\n"),
+            format!("{HEAD}{a}{b}").replace('\n', "\r\n"),
+            format!(
+                "{HEAD}{a}\n[[variable]]\nname = \"C\"\nkind = \"fixed\"\ndefault = '''x\n[[variable]]'''\nmultiline = true\ndescription = \"d\"\nservices = [\"s\"]\n{b}"
+            ),
+        ];
+        for text in &cases {
+            for name in ["A", "B"] {
+                sliced_like_the_full_parse(text, name);
             }
         }
     }

@@ -251,9 +251,10 @@ impl Schema {
 
     /// Reads the schema at `path` for reading variable `name` alone: the `[schema]` table,
     /// `name`, the variables it is computed from and what profiles set for them are
-    /// validated; the other variables (and profile entries for them) are only found by name. Whenever a full parse succeeds, this gives the
-    /// same variables; otherwise it may still succeed when the fault lies in a variable
-    /// `name` does not read. An unknown `name` gives the full schema (and `require` says so).
+    /// validated; the other variables (and profile entries for them) are only found by
+    /// name. Whenever a full parse succeeds, this gives the same variables; otherwise it may
+    /// still succeed when the fault lies in a variable `name` does not read. An unknown
+    /// `name` gives the full schema (and `require` says so).
     pub fn load_slice(path: &Path, name: &str, detail: Detail) -> Result<Schema> {
         let text = read(path)?;
         validate::parse_slice(&text, path, detail, name)

@@ -14,15 +14,68 @@
 
 use std::ops::Range;
 
-use memchr::arch::all::memchr::One;
 use toml_parser::Source;
 use toml_parser::lexer::TokenKind;
 
-/// A search for newlines a word at a time. Not `memchr::memchr`: its first call asks the CPU
-/// for its features through `std_detect`, 7 `cpuid` instructions, each a trap to the
-/// hypervisor in a virtual machine (about 4 us here), more than the whole search of a schema.
-pub(super) fn newlines() -> One {
-    One::new(b'\n')
+/// Searches for newlines, 16 bytes at a time where the CPU is sure to have SSE2 (every x86_64
+/// CPU: `memchr` checks for it at compile time), a word at a time elsewhere. Not
+/// `memchr::memchr`: its first call asks the CPU for its features through `std_detect`, 7
+/// `cpuid` instructions, each a trap to the hypervisor in a virtual machine (about 4 us here),
+/// more than the whole search of a schema. The word-at-a-time search counts a byte at a time:
+/// on x86_64 the vector search takes 0.09 M fewer instructions of a `render` (2.5%).
+#[derive(Clone, Copy)]
+pub(super) enum Newlines {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Vector(memchr::arch::x86_64::sse2::memchr::One),
+    Word(memchr::arch::all::memchr::One),
+}
+
+/// The newline searches, the fastest this CPU is sure to have.
+pub(super) fn newlines() -> Newlines {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if let Some(vector) = memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
+        return Newlines::Vector(vector);
+    }
+    Newlines::Word(memchr::arch::all::memchr::One::new(b'\n'))
+}
+
+impl Newlines {
+    /// The offset of the first newline in `bytes`.
+    pub(super) fn find(&self, bytes: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Newlines::Vector(one) => one.find(bytes),
+            Newlines::Word(one) => one.find(bytes),
+        }
+    }
+
+    /// The offset of the last newline in `bytes`.
+    pub(super) fn rfind(&self, bytes: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Newlines::Vector(one) => one.rfind(bytes),
+            Newlines::Word(one) => one.rfind(bytes),
+        }
+    }
+
+    /// How many newlines `bytes` holds.
+    pub(super) fn count(&self, bytes: &[u8]) -> usize {
+        match self {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Newlines::Vector(one) => one.count(bytes),
+            Newlines::Word(one) => one.count(bytes),
+        }
+    }
+
+    /// The offsets of every newline in `bytes`, in order.
+    pub(super) fn iter(self, bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            let at = from + self.find(bytes.get(from..)?)?;
+            from = at + 1;
+            Some(at)
+        })
+    }
 }
 
 /// What a piece of the schema holds.
@@ -417,7 +470,31 @@ mod tests {
         }
     }
 
+    /// Every x86_64 CPU has SSE2, so the vector search is the one taken there.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[test]
+    fn x86_64_searches_sixteen_bytes_at_a_time() {
+        assert!(matches!(newlines(), Newlines::Vector(_)));
+    }
+
     proptest::proptest! {
+        /// The searches find what a byte-by-byte scan finds, on every length and alignment,
+        /// whichever search this CPU uses and with the word-at-a-time one.
+        #[test]
+        fn newlines_are_found_as_a_byte_scan_finds_them(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![b'\n', b'a', b'\r', 0, 0xff]), 0..300),
+            skip in 0usize..16,
+        ) {
+            let bytes = &bytes[skip.min(bytes.len())..];
+            let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b'\n').collect();
+            for searches in [newlines(), Newlines::Word(memchr::arch::all::memchr::One::new(b'\n'))] {
+                proptest::prop_assert_eq!(searches.iter(bytes).collect::<Vec<_>>(), expected.clone());
+                proptest::prop_assert_eq!(searches.count(bytes), expected.len());
+                proptest::prop_assert_eq!(searches.find(bytes), expected.first().copied());
+                proptest::prop_assert_eq!(searches.rfind(bytes), expected.last().copied());
+            }
+        }
+
         /// Whenever every piece of the line scan parses, the lexer splits at the same places.
         #[test]
         fn a_line_scan_whose_pieces_parse_agrees_with_the_lexer(

@@ -797,6 +797,10 @@ fn files_option_errors() {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points are compiled into debug builds only"
+)]
 fn files_are_published_all_or_nothing_and_a_crash_leaves_nothing_at_the_next_run() {
     let s = initialized();
     // A crash after staging, before publishing: nothing is published ...

@@ -40,7 +40,7 @@ pub fn schema(data: &[u8]) {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or("A");
-    let sliced = Schema::parse_slice(text, path, wanted);
+    let sliced = Schema::parse_slice(text, path, &[wanted]);
     match (&full, &sliced) {
         (Ok(full), Ok(sliced)) => {
             for v in sliced.variables() {

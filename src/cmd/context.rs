@@ -73,8 +73,12 @@ impl Context {
             _ => Detail::Full,
         };
         let mut schema = match &cli.command {
-            // One value: the schema as far as that value needs it.
-            Command::Get(args) => Schema::load_slice(&schema_path, &args.name, detail)?,
+            // One value, or the values `exec --only` names: the schema as far as they need.
+            Command::Get(args) => Schema::load_slice(&schema_path, &[&args.name], detail)?,
+            Command::Exec(args) if !args.selection.only.is_empty() => {
+                let names: Vec<&str> = args.selection.only.iter().map(|n| n.trim()).collect();
+                Schema::load_slice(&schema_path, &names, detail)?
+            }
             _ => Schema::load_for(&schema_path, detail)?,
         };
         if let Some(profile) = cli.global.profile.as_ref().or(env.profile.as_ref()) {

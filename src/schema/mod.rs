@@ -5,7 +5,7 @@
 //! everything that can be checked before a value exists (encodings, lengths, alphabets,
 //! patterns, template references, cycles) and reports the first problem with the file, line
 //! and column, the variable, and what to do: a bad schema never reaches the vault. `get`
-//! loads only the part its value needs ([`Schema::load_slice`]).
+//! and `exec --only` load only the part their values need ([`Schema::load_slice`]).
 //!
 //! `[profile.NAME]` tables give other defaults to fixed variables for one environment
 //! (`staging`, `production`); `--profile NAME` selects one and its own vault
@@ -249,20 +249,20 @@ impl Schema {
         validate::parse(&text, path, detail)
     }
 
-    /// Reads the schema at `path` for reading variable `name` alone: the `[schema]` table,
-    /// `name`, the variables it is computed from and what profiles set for them are
-    /// validated; the other variables (and profile entries for them) are only found by
+    /// Reads the schema at `path` for reading the variables `names` alone: the `[schema]`
+    /// table, `names`, the variables they are computed from and what profiles set for them
+    /// are validated; the other variables (and profile entries for them) are only found by
     /// name. Whenever a full parse succeeds, this gives the same variables; otherwise it may
-    /// still succeed when the fault lies in a variable `name` does not read. An unknown
-    /// `name` gives the full schema (and `require` says so).
-    pub fn load_slice(path: &Path, name: &str, detail: Detail) -> Result<Schema> {
+    /// still succeed when the fault lies in a variable `names` do not read. An unknown name
+    /// gives the full schema (and `require` says so).
+    pub fn load_slice(path: &Path, names: &[&str], detail: Detail) -> Result<Schema> {
         let text = read(path)?;
-        validate::parse_slice(&text, path, detail, name)
+        validate::parse_slice(&text, path, detail, names)
     }
 
     /// [`Schema::load_slice`] on schema text; `path` is used in error messages.
-    pub fn parse_slice(text: &str, path: &Path, name: &str) -> Result<Schema> {
-        validate::parse_slice(text, path, Detail::Full, name)
+    pub fn parse_slice(text: &str, path: &Path, names: &[&str]) -> Result<Schema> {
+        validate::parse_slice(text, path, Detail::Full, names)
     }
 
     /// Validates schema text; `path` is used in error messages.

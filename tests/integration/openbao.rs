@@ -427,6 +427,17 @@ fn a_host_token_from_the_policy_reads_its_service_and_is_refused_the_rest() {
     ])
     .ok();
     assert_eq!(exec, expected);
+    let only = as_redis(&[
+        "exec",
+        "--only",
+        "REDIS_PASSWORD",
+        "--",
+        "sh",
+        "-c",
+        "echo $REDIS_PASSWORD",
+    ])
+    .ok();
+    assert_eq!(only, expected);
     assert_eq!(as_redis(&["get", "REDIS_PASSWORD"]).ok(), expected);
 
     let denied = as_redis(&["get", "POSTGRES_PASSWORD"]).fails();

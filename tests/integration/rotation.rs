@@ -761,7 +761,7 @@ fn every_change_records_the_public_key_of_who_made_it() {
 /// another variable is left to the commands that read it; names that change how programs
 /// run are still warned about, as by every command.
 #[test]
-fn get_reads_the_part_of_the_schema_its_value_needs() {
+fn get_and_exec_only_read_the_part_of_the_schema_their_values_need() {
     let s = initialized();
     let password = s.run(&["get", "REDIS_PASSWORD"]).ok();
     let url = s.run(&["get", "REDIS_URL"]).ok();
@@ -774,9 +774,25 @@ fn get_reads_the_part_of_the_schema_its_value_needs() {
     );
     assert_eq!(s.run(&["get", "REDIS_PASSWORD"]).ok(), password);
     assert_eq!(s.run(&["get", "REDIS_URL"]).ok(), url);
+    // `exec --only` reads the same part for the names it is given.
+    let env = s
+        .run(&["exec", "--only", "REDIS_URL, POSTGRES_USER", "--", "env"])
+        .ok();
+    assert!(
+        env.contains(&format!("REDIS_URL={url}")),
+        "REDIS_URL missing"
+    );
+    assert!(env.contains("POSTGRES_USER="), "POSTGRES_USER missing");
+    assert!(!env.contains("REDIS_PASSWORD="), "REDIS_PASSWORD not asked");
     let render = s.run(&["render"]).fails();
     assert!(render.contains("variable EXTRA"), "{render}");
     assert_eq!(s.run(&["get", "EXTRA"]).fails(), render);
+    assert_eq!(s.run(&["exec", "--", "true"]).fails(), render);
+    assert_eq!(
+        s.run(&["exec", "--only", "REDIS_URL,EXTRA", "--", "true"])
+            .fails(),
+        render
+    );
     // A fault in the variable itself, or in what it reads, is the full parse's error.
     let broken = schema.replacen(
         "name = \"REDIS_PASSWORD\"\nkind = \"secret\"\nencoding = \"hex\"",
@@ -788,6 +804,10 @@ fn get_reads_the_part_of_the_schema_its_value_needs() {
     let render = s.run(&["render"]).fails();
     assert!(render.contains("variable REDIS_PASSWORD"), "{render}");
     assert_eq!(s.run(&["get", "REDIS_URL"]).fails(), render);
+    let exec = s
+        .run(&["exec", "--only", "REDIS_URL", "--", "true"])
+        .fails();
+    assert_eq!(exec, render);
     // A dangerous name anywhere: the same warning as `render` gives.
     s.write(
         "schema/alecia.toml",

@@ -1,8 +1,8 @@
-//! The part of a schema that reading one variable needs (`envgen get NAME`): the `[schema]`
-//! and `[profile.*]` tables, that variable, and the variables its value is computed from,
-//! each validated as in a full parse. The other `[[variable]]` tables are found by name only,
-//! from the text, and never parsed: on the 28-variable stack that is four fifths of the work
-//! of loading the schema (BENCHMARKS.md).
+//! The part of a schema that reading a few variables needs (`envgen get NAME`, `envgen exec
+//! --only A,B`): the `[schema]` and `[profile.*]` tables, those variables, and the variables
+//! their values are computed from, each validated as in a full parse. The other
+//! `[[variable]]` tables are found by name only, from the text, and never parsed: on the
+//! 28-variable stack that is four fifths of the work of loading the schema (BENCHMARKS.md).
 //!
 //! Whenever the text is not plain enough to be sure of what a full parse would find (a name
 //! not written `name = "NAME"` on the first line of its table, a multi-line string running
@@ -21,12 +21,12 @@ use super::super::raw::RawVariable;
 use super::{Ctx, Detail, Others, Schema, assemble, parse};
 use crate::error::Result;
 
-/// The schema for reading variable `wanted`: see the module's documentation.
+/// The schema for reading the variables `wanted`: see the module's documentation.
 pub(in crate::schema) fn parse_slice(
     text: &str,
     path: &Path,
     detail: Detail,
-    wanted: &str,
+    wanted: &[&str],
 ) -> Result<Schema> {
     match slice(text, path, detail, wanted) {
         Some(schema) => Ok(schema),
@@ -35,7 +35,7 @@ pub(in crate::schema) fn parse_slice(
 }
 
 /// The slice, or `None` when only a full parse can tell.
-fn slice(text: &str, path: &Path, detail: Detail, wanted: &str) -> Option<Schema> {
+fn slice(text: &str, path: &Path, detail: Detail, wanted: &[&str]) -> Option<Schema> {
     let chunks = match chunks::split_lines(text) {
         Some(chunks) if chunks::strings_stay_on_their_lines(text) => chunks,
         _ => chunks::split(text),
@@ -67,10 +67,10 @@ fn slice(text: &str, path: &Path, detail: Detail, wanted: &str) -> Option<Schema
     if !others.inline.is_empty() {
         return None;
     }
-    // The wanted variable and what it reads, directly or not, by piece (file order).
+    // The wanted variables and what they read, directly or not, by piece (file order).
     let mut read: BTreeMap<usize, _> = BTreeMap::new();
     let mut service_lists = HashSet::new();
-    let mut todo = vec![wanted.to_string()];
+    let mut todo: Vec<String> = wanted.iter().map(|name| name.to_string()).collect();
     while let Some(name) = todo.pop() {
         let piece = find(&name)?;
         if read.contains_key(&piece) {
@@ -141,9 +141,9 @@ mod tests {
         out
     }
 
-    /// The names of variable `index` of `schema` and of those it is computed from.
-    fn reads(schema: &Schema, index: usize) -> HashSet<String> {
-        let needed = schema.closure(&[index]);
+    /// The names of the variables `indices` of `schema` and of those they are computed from.
+    fn reads(schema: &Schema, indices: &[usize]) -> HashSet<String> {
+        let needed = schema.closure(indices);
         (schema.variables().iter())
             .zip(&needed)
             .filter(|(_, n)| **n)
@@ -151,12 +151,13 @@ mod tests {
             .collect()
     }
 
-    /// Checks that the slice of `text` for `name` is taken without a full parse, and that it
-    /// holds exactly what the full parse holds for `name` and what it reads.
-    fn sliced_like_the_full_parse(text: &str, name: &str) -> Schema {
+    /// Checks that the slice of `text` for `names` is taken without a full parse, and that it
+    /// holds exactly what the full parse holds for `names` and what they read.
+    fn sliced_like_the_full_parse(text: &str, names: &[&str]) -> Schema {
         let full = parse(text, path(), Detail::Full).expect("the full parse succeeds");
-        let sliced = slice(text, path(), Detail::Full, name).expect("a slice, not a full parse");
-        let names = reads(&full, full.require(name).unwrap());
+        let sliced = slice(text, path(), Detail::Full, names).expect("a slice, not a full parse");
+        let indices: Vec<usize> = names.iter().map(|n| full.require(n).unwrap()).collect();
+        let names = reads(&full, &indices);
         assert_eq!(described(&sliced, None), described(&full, Some(&names)));
         sliced
     }
@@ -173,15 +174,15 @@ mod tests {
                 .unwrap();
         let full = parse(&text, path(), Detail::Full).unwrap();
         for v in full.variables() {
-            let sliced = sliced_like_the_full_parse(&text, &v.name);
+            let sliced = sliced_like_the_full_parse(&text, &[&v.name]);
             assert!(sliced.variables().len() < 5, "{}", v.name);
         }
-        let url = sliced_like_the_full_parse(&text, "REDIS_URL");
+        let url = sliced_like_the_full_parse(&text, &["REDIS_URL"]);
         let names: Vec<&str> = url.variables().iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["REDIS_PASSWORD", "REDIS_URL"]);
         // What reading values keeps is what the full parse keeps for it.
         let values = parse(&text, path(), Detail::Values).unwrap();
-        let sliced = slice(&text, path(), Detail::Values, "POSTGRES_PASSWORD").unwrap();
+        let sliced = slice(&text, path(), Detail::Values, &["POSTGRES_PASSWORD"]).unwrap();
         let i = values.require("POSTGRES_PASSWORD").unwrap();
         assert_eq!(
             format!("{:?}", sliced.variables()[0]),
@@ -201,11 +202,15 @@ mod tests {
             var("name = \"C\"\nkind = \"secret\"\nencoding = \"hex\"\nbytes = 16"),
         ]
         .concat();
-        let u = sliced_like_the_full_parse(&text, "U");
+        let u = sliced_like_the_full_parse(&text, &["U"]);
         let names: Vec<&str> = u.variables().iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["A", "B", "J", "T", "U"]);
         assert_eq!(u.variables().len(), 5);
-        sliced_like_the_full_parse(&text, "C");
+        sliced_like_the_full_parse(&text, &["C"]);
+        // Several names: each with what it reads, once.
+        let two = sliced_like_the_full_parse(&text, &["T", "C", "J"]);
+        let names: Vec<&str> = two.variables().iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "J", "T", "C"]);
     }
 
     #[test]
@@ -218,13 +223,13 @@ mod tests {
             "{}",
             full_error(&text)
         );
-        let a = parse_slice(&text, path(), Detail::Full, "A").unwrap();
+        let a = parse_slice(&text, path(), Detail::Full, &["A"]).unwrap();
         assert_eq!(a.variables().len(), 1);
-        let b = parse_slice(&text, path(), Detail::Full, "B").unwrap_err();
+        let b = parse_slice(&text, path(), Detail::Full, &["B"]).unwrap_err();
         assert_eq!(b.to_string(), full_error(&text));
         // A fault in the `[schema]` table is always seen.
         let text = format!("[schema]\nname = \"T\"\n{good}");
-        let e = parse_slice(&text, path(), Detail::Full, "A").unwrap_err();
+        let e = parse_slice(&text, path(), Detail::Full, &["A"]).unwrap_err();
         assert_eq!(e.to_string(), full_error(&text));
     }
 
@@ -237,11 +242,11 @@ mod tests {
         };
         let body = format!("{}{}", fixed("A"), fixed("B"));
         let text = format!("{HEAD}[profile.p]\nA = \"1\"\nB = \"2\"\n{body}");
-        let a = sliced_like_the_full_parse(&text, "A");
+        let a = sliced_like_the_full_parse(&text, &["A"]);
         assert_eq!(a.profiles["p"], [(0, "1".to_string())]);
         let text = format!("{HEAD}[profile.p]\nA = \"1\"\nZ = \"2\"\n{body}");
-        assert!(slice(&text, path(), Detail::Full, "A").is_none());
-        let e = parse_slice(&text, path(), Detail::Full, "A").unwrap_err();
+        assert!(slice(&text, path(), Detail::Full, &["A"]).is_none());
+        let e = parse_slice(&text, path(), Detail::Full, &["A"]).unwrap_err();
         assert_eq!(e.to_string(), full_error(&text));
     }
 
@@ -265,8 +270,12 @@ mod tests {
         ];
         for other in cases {
             let text = format!("{HEAD}{a}{other}");
-            assert!(slice(&text, path(), Detail::Full, "A").is_none(), "{other}");
-            let sliced = parse_slice(&text, path(), Detail::Full, "A").map_err(|e| e.to_string());
+            assert!(
+                slice(&text, path(), Detail::Full, &["A"]).is_none(),
+                "{other}"
+            );
+            let sliced =
+                parse_slice(&text, path(), Detail::Full, &["A"]).map_err(|e| e.to_string());
             let full = parse(&text, path(), Detail::Full).map_err(|e| e.to_string());
             assert_eq!(
                 sliced.map(|s| described(&s, None)),
@@ -278,9 +287,9 @@ mod tests {
         let text = format!(
             "variable = [{{ name = \"A\", kind = \"fixed\", default = \"a\", description = \"d\", services = [\"s\"] }}]\n{HEAD}"
         );
-        assert!(slice(&text, path(), Detail::Full, "A").is_none());
+        assert!(slice(&text, path(), Detail::Full, &["A"]).is_none());
         assert_eq!(
-            parse_slice(&text, path(), Detail::Full, "A")
+            parse_slice(&text, path(), Detail::Full, &["A"])
                 .unwrap()
                 .variables()
                 .len(),
@@ -299,9 +308,9 @@ mod tests {
             assert_eq!(full.variables().len(), 1, "{open}");
             // The lexer splits this text: B is not a variable, and A is sliced.
             assert!(!chunks::strings_stay_on_their_lines(&text));
-            let b = parse_slice(&text, path(), Detail::Full, "B").unwrap();
+            let b = parse_slice(&text, path(), Detail::Full, &["B"]).unwrap();
             assert!(b.position("B").is_none(), "{open}");
-            sliced_like_the_full_parse(&text, "A");
+            sliced_like_the_full_parse(&text, &["A"]);
         }
     }
 
@@ -338,8 +347,8 @@ mod tests {
             "{HEAD}{}",
             var("name = \"A\"\nkind = \"fixed\"\ndefault = \"a\"")
         );
-        assert!(slice(&text, path(), Detail::Full, "NOPE").is_none());
-        let schema = parse_slice(&text, path(), Detail::Full, "NOPE").unwrap();
+        assert!(slice(&text, path(), Detail::Full, &["NOPE"]).is_none());
+        let schema = parse_slice(&text, path(), Detail::Full, &["NOPE"]).unwrap();
         assert!(schema.require("NOPE").is_err());
         assert_eq!(schema.variables().len(), 1);
     }
@@ -367,7 +376,7 @@ mod tests {
     /// about none of its variables.
     fn agrees(
         text: &str,
-        wanted: &str,
+        wanted: &[&str],
         full: &Result<Schema>,
         sliced: &Result<Schema>,
     ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
@@ -375,9 +384,13 @@ mod tests {
             (Ok(full), Ok(sliced)) => {
                 let got = described(sliced, None);
                 let whole = described(full, None);
-                match full.position(wanted) {
-                    Some(i) => proptest::prop_assert!(
-                        got == described(full, Some(&reads(full, i))) || got == whole,
+                match wanted
+                    .iter()
+                    .map(|n| full.position(n))
+                    .collect::<Option<Vec<_>>>()
+                {
+                    Some(indices) => proptest::prop_assert!(
+                        got == described(full, Some(&reads(full, &indices))) || got == whole,
                         "{text:?}"
                     ),
                     None => proptest::prop_assert_eq!(got, whole, "{:?}", text),
@@ -393,7 +406,9 @@ mod tests {
                     let about = format!("variable {}:", v.name);
                     proptest::prop_assert!(!message.contains(&about), "{message} {text:?}");
                 }
-                proptest::prop_assert!(sliced.position(wanted).is_some());
+                for name in wanted {
+                    proptest::prop_assert!(sliced.position(name).is_some());
+                }
             }
         }
         Ok(())
@@ -405,17 +420,17 @@ mod tests {
         #[test]
         fn slices_agree_with_the_full_parse(
             pieces in proptest::collection::vec(piece(), 0..6),
-            wanted in proptest::sample::select(vec!["A", "B", "C", "D", "LD_PRELOAD"]),
+            wanted in proptest::sample::subsequence(vec!["A", "B", "C", "D", "LD_PRELOAD"], 1..=2),
         ) {
             let text = format!("{HEAD}{}", pieces.concat());
             let full = parse(&text, path(), Detail::Full);
-            let sliced = parse_slice(&text, path(), Detail::Full, wanted);
+            let sliced = parse_slice(&text, path(), Detail::Full, &wanted);
             // Plain text: names first, no multi-line strings, no dangerous names.
             let plain = !text.contains("\"fixed\"\nname") && !text.contains("'''") && !text.contains("LD_");
-            if plain && full.as_ref().is_ok_and(|f| f.position(wanted).is_some()) {
-                proptest::prop_assert!(slice(&text, path(), Detail::Full, wanted).is_some());
+            if plain && full.as_ref().is_ok_and(|f| wanted.iter().all(|n| f.position(n).is_some())) {
+                proptest::prop_assert!(slice(&text, path(), Detail::Full, &wanted).is_some());
             }
-            agrees(&text, wanted, &full, &sliced)?;
+            agrees(&text, &wanted, &full, &sliced)?;
         }
     }
 
@@ -459,13 +474,13 @@ mod tests {
             head_first in proptest::bool::ANY,
             crlf in proptest::bool::ANY,
             pieces in proptest::collection::vec(rough_piece(), 0..7),
-            wanted in proptest::sample::select(vec!["A", "B", "C", "D"]),
+            wanted in proptest::sample::subsequence(vec!["A", "B", "C", "D"], 1..=2),
         ) {
             let mut text = if head_first { format!("{HEAD}{}", pieces.concat()) } else { pieces.concat() };
             if crlf { text = text.replace('\n', "\r\n"); }
             let full = parse(&text, path(), Detail::Full);
-            let sliced = parse_slice(&text, path(), Detail::Full, wanted);
-            agrees(&text, wanted, &full, &sliced)?;
+            let sliced = parse_slice(&text, path(), Detail::Full, &wanted);
+            agrees(&text, &wanted, &full, &sliced)?;
         }
     }
 
@@ -475,13 +490,13 @@ mod tests {
             fragments in proptest::collection::vec(proptest::sample::select(vec![
                 "\"\"\"", "'''", "\"", "'", "\\", "é", "A", " ", "=", "#", "[", "]", "[[variable]]", "name = \"A\"", "\n", "\r\n", "\r", "\u{feff}", "[variable.x]", "kind", "[schema]",
             ]), 0..60),
-            wanted in proptest::sample::select(vec!["A", "", "é"]),
+            wanted in proptest::sample::subsequence(vec!["A", "", "é"], 0..=2),
         ) {
             let text = fragments.concat();
             let _ = chunks::strings_stay_on_their_lines(&text);
             for c in chunks::split(&text) { let _ = chunks::peek_name(&text[c.range]); }
-            let _ = slice(&text, path(), Detail::Full, wanted);
-            let _ = parse_slice(&text, path(), Detail::Values, wanted);
+            let _ = slice(&text, path(), Detail::Full, &wanted);
+            let _ = parse_slice(&text, path(), Detail::Values, &wanted);
         }
     }
 
@@ -501,7 +516,7 @@ mod tests {
         ];
         for text in &cases {
             for name in ["A", "B"] {
-                sliced_like_the_full_parse(text, name);
+                sliced_like_the_full_parse(text, &[name]);
             }
         }
     }

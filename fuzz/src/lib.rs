@@ -22,9 +22,9 @@ fn max_lines(text: &str) -> usize {
 
 /// The schema TOML: `Schema::parse`, and the message of any error.
 ///
-/// Then the slice `get` reads, for the first name the text spells `name = "..."`: whenever
-/// the full parse succeeds, it succeeds too and holds each of its variables as the full parse
-/// does.
+/// Then the slice `get` and `exec --only` read, for the first one or two names the text
+/// spells `name = "..."`: whenever the full parse succeeds, it succeeds too and holds each of
+/// its variables as the full parse does.
 pub fn schema(data: &[u8]) {
     use envgen::schema::Schema;
     let Ok(text) = std::str::from_utf8(data) else {
@@ -35,12 +35,15 @@ pub fn schema(data: &[u8]) {
     if let Err(e) = &full {
         let _ = e.to_string();
     }
-    let wanted = text
-        .split("name = \"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("A");
-    let sliced = Schema::parse_slice(text, path, &[wanted]);
+    // The first one or two names the text gives (two when its length is even).
+    let mut wanted: Vec<&str> = (text.split("name = \"").skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .take(1 + usize::from(text.len() % 2 == 0))
+        .collect();
+    if wanted.is_empty() {
+        wanted.push("A");
+    }
+    let sliced = Schema::parse_slice(text, path, &wanted);
     match (&full, &sliced) {
         (Ok(full), Ok(sliced)) => {
             for v in sliced.variables() {

@@ -50,6 +50,14 @@ pub fn schema(data: &[u8]) {
                 let same = full.position(&v.name).map(|i| &full.variables()[i]);
                 assert_eq!(same.map(|f| format!("{f:?}")), Some(format!("{v:?}")));
             }
+            // Nothing the wanted names read is missing from the slice.
+            let found: Option<Vec<usize>> = wanted.iter().map(|n| full.position(n)).collect();
+            if let Some(indices) = found {
+                let needed = full.closure(&indices);
+                for (v, _) in full.variables().iter().zip(needed).filter(|(_, n)| *n) {
+                    assert!(sliced.position(&v.name).is_some(), "{} left out", v.name);
+                }
+            }
         }
         (Ok(_), Err(e)) => panic!("the full parse succeeds, the slice fails: {e}"),
         (Err(_), Err(e)) => {

@@ -482,7 +482,11 @@ mod tests {
         /// whichever search this CPU uses and with the word-at-a-time one.
         #[test]
         fn newlines_are_found_as_a_byte_scan_finds_them(
-            bytes in proptest::collection::vec(proptest::sample::select(vec![b'\n', b'a', b'\r', 0, 0xff]), 0..300),
+            bytes in proptest::prop_oneof![
+                proptest::collection::vec(proptest::sample::select(vec![b'\n', b'a', b'\r', 0, 0xff]), 0..300),
+                // Newlines far apart: the 64-byte loops and their tails.
+                proptest::collection::vec(proptest::prop_oneof![60 => proptest::strategy::Just(b'a'), 1 => proptest::strategy::Just(b'\n')], 0..700),
+            ],
             skip in 0usize..16,
         ) {
             let bytes = &bytes[skip.min(bytes.len())..];

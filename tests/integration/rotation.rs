@@ -756,10 +756,10 @@ fn every_change_records_the_public_key_of_who_made_it() {
     );
 }
 
-/// Issue 11: `get` validates the part of the schema its value needs (the `[schema]` table,
-/// the variable and what it is computed from) and finds the others by name only. A fault in
-/// another variable is left to the commands that read it; names that change how programs
-/// run are still warned about, as by every command.
+/// Issue 11: `get` and `exec --only` validate the part of the schema their values need (the
+/// `[schema]` table, the variables and what they are computed from) and find the others by
+/// name only. A fault in another variable is left to the commands that read it; names that
+/// change how programs run are still warned about, as by every command.
 #[test]
 fn get_and_exec_only_read_the_part_of_the_schema_their_values_need() {
     let s = initialized();

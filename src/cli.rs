@@ -383,6 +383,7 @@ pub struct Selection {
         long,
         value_name = "NAME,...",
         value_delimiter = ',',
+        value_parser = selected_name,
         conflicts_with = "service"
     )]
     pub only: Vec<String>,
@@ -390,6 +391,15 @@ pub struct Selection {
     /// Only the variables this service reads (as the schema lists them).
     #[arg(long, value_name = "SERVICE")]
     pub service: Option<String>,
+}
+
+/// One name of `--only`, without the spaces around it; an empty one is refused here, where
+/// the message can say why, not later as "no variable  in schema".
+fn selected_name(name: &str) -> Result<String, String> {
+    match name.trim() {
+        "" => Err("an empty name (two commas in a row, or one at an end?)".into()),
+        name => Ok(name.to_string()),
+    }
 }
 
 /// Arguments of `envgen render`.

@@ -52,6 +52,24 @@ fn each_profile_has_its_own_vault_defaults_and_values() {
     let default_password = get(&s, &["get", "REDIS_PASSWORD"]);
     let staging_password = get(&s, &["get", "REDIS_PASSWORD", "--profile", "staging"]);
     assert_ne!(default_password, staging_password, "never shared");
+    // `exec --only` (a slice of the schema) sees the profile's defaults and vault too.
+    let env = s
+        .run(&[
+            "exec",
+            "--profile",
+            "staging",
+            "--only",
+            "DOMAIN,REDIS_PASSWORD",
+            "--",
+            "env",
+        ])
+        .ok();
+    let env = format!("\n{env}");
+    assert!(env.contains("\nDOMAIN=staging.example.com\n"), "DOMAIN");
+    assert!(
+        env.contains(&format!("\nREDIS_PASSWORD={staging_password}\n")),
+        "REDIS_PASSWORD"
+    );
 
     // ENVGEN_PROFILE, read like every other environment variable.
     let out = s

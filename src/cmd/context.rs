@@ -76,7 +76,8 @@ impl Context {
             // One value, or the values `exec --only` names: the schema as far as they need.
             Command::Get(args) => Schema::load_slice(&schema_path, &[&args.name], detail)?,
             Command::Exec(args) if !args.selection.only.is_empty() => {
-                let names: Vec<&str> = args.selection.only.iter().map(|n| n.trim()).collect();
+                // clap trimmed each name and refused empty ones.
+                let names: Vec<&str> = args.selection.only.iter().map(String::as_str).collect();
                 Schema::load_slice(&schema_path, &names, detail)?
             }
             _ => Schema::load_for(&schema_path, detail)?,

@@ -22,7 +22,7 @@ use toml_parser::lexer::TokenKind;
 /// `memchr::memchr`: its first call asks the CPU for its features through `std_detect`, 7
 /// `cpuid` instructions, each a trap to the hypervisor in a virtual machine (about 4 us here),
 /// more than the whole search of a schema. The word-at-a-time search counts a byte at a time:
-/// on x86_64 the vector search takes 0.09 M fewer instructions of a `render` (2.5%).
+/// on x86_64 the vector search takes 0.09 M fewer instructions of a `render` (2.3%).
 #[derive(Clone, Copy)]
 pub(super) enum Newlines {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
